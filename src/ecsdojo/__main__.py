@@ -1,0 +1,5 @@
+import sys
+
+from ecsdojo.cli import main
+
+sys.exit(main())

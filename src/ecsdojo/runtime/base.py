@@ -1,0 +1,212 @@
+"""The runtime interface: the only layer that touches containers.
+
+Everything above it (the control plane, the load balancer, the labs) speaks in these value types, so the
+same code runs on a real Docker engine (`DockerRuntime`), on plain local processes (`ProcessRuntime`, for
+machines without Docker, announced as simulated) and on `FakeRuntime`, which records actions for unit tests.
+
+Example::
+
+    runtime = DockerRuntime()
+    state = runtime.start(ContainerSpec(name="ecsdojo-demo-1", image="ecsdojo/app:1",
+                                        ports=(PortMapping(8080),), labels=owned_labels("demo")))
+    state.ports[8080]   # the host port, published on 127.0.0.1 only
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Every container we start carries these labels; nothing without them is ever touched.
+LABEL_MANAGED = "ecsdojo.managed"
+LABEL_OWNER_PID = "ecsdojo.owner-pid"      # the process whose control plane owns it (orphan sweep)
+LABEL_SESSION = "ecsdojo.session"          # one LocalECS instance
+LABEL_CLUSTER = "ecsdojo.cluster"
+LABEL_TASK_ARN = "ecsdojo.task-arn"
+LABEL_CONTAINER_NAME = "ecsdojo.container-name"
+
+
+def owned_labels(session: str, **extra: str) -> dict[str, str]:
+    """The labels that mark a container as ours, for `session`, owned by this process."""
+    labels = {LABEL_MANAGED: "true", LABEL_OWNER_PID: str(os.getpid()), LABEL_SESSION: session}
+    labels.update(extra)
+    return labels
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    container_port: int
+    host_port: int | None = None   # None or 0: a dynamic host port (ECS bridge mode's behaviour)
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
+class HealthCheckSpec:
+    """ECS's healthCheck, with intervals already converted to wall seconds by the caller's clock."""
+    command: tuple[str, ...]        # ("CMD-SHELL", "cmd ...") or ("CMD", "exe", "arg", ...)
+    interval_s: float = 30.0
+    timeout_s: float = 5.0
+    retries: int = 3
+    start_period_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """A pure description of one container to start (built from a task definition)."""
+    name: str                                   # unique runtime name
+    image: str
+    labels: Mapping[str, str]
+    command: tuple[str, ...] | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[PortMapping, ...] = ()
+    memory_mib: int | None = None               # hard limit: exceeding it is a real OOM kill
+    memory_reservation_mib: int | None = None   # soft limit
+    cpu_units: int | None = None                # 1024 units = one vCPU (relative shares)
+    health_check: HealthCheckSpec | None = None
+    stop_timeout_s: float = 30.0
+
+
+@dataclass
+class ContainerState:
+    """What the runtime observes of one container."""
+    id: str
+    name: str
+    image: str
+    labels: dict[str, str]
+    status: str                       # "created" | "running" | "exited" | "removing" | "dead"
+    exit_code: int | None = None
+    oom_killed: bool = False
+    error: str | None = None          # the runtime's own error text, if any
+    health: str | None = None         # None (no check) | "starting" | "healthy" | "unhealthy"
+    ports: dict[int, int] = field(default_factory=dict)   # container port -> host port on 127.0.0.1
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+
+@dataclass(frozen=True)
+class RuntimeEvent:
+    """A hint that a container changed; the control plane resyncs the container it names."""
+    container_id: str
+    action: str                        # "start" | "die" | "oom" | "health_status" | "destroy" | "reconnect"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContainerStats:
+    cpu_percent: float        # of one CPU (100.0 = one core fully busy)
+    memory_bytes: int
+
+
+class RuntimeError_(Exception):
+    """Base of runtime failures; the message is what ECS would show as the container's reason."""
+
+
+class ImageNotFoundError(RuntimeError_):
+    """The image is neither present locally nor pullable (ECS: CannotPullContainerError)."""
+
+    def __init__(self, image: str, detail: str = "") -> None:
+        self.image = image
+        super().__init__(f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
+                         f"failed to resolve ref {image}: not found locally and no registry is reachable"
+                         + (f" ({detail})" if detail else ""))
+
+
+class ContainerStartError(RuntimeError_):
+    """The container could not be created or started (ECS: CannotStartContainerError)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"CannotStartContainerError: {detail}")
+
+
+class RuntimeUnavailableError(RuntimeError_):
+    """The engine does not answer."""
+
+
+class Runtime(ABC):
+    """The interface every runtime implements. All methods are thread-safe."""
+
+    name: str = "abstract"
+    simulated: bool = False   # True when containers are not real containers
+
+    @abstractmethod
+    def start(self, spec: ContainerSpec) -> ContainerState:
+        """Create and start a container; raises ImageNotFoundError or ContainerStartError."""
+
+    @abstractmethod
+    def stop(self, container_id: str, *, timeout_s: float = 30.0) -> None:
+        """SIGTERM, then SIGKILL after timeout_s; a no-op for a container already stopped or gone."""
+
+    @abstractmethod
+    def kill(self, container_id: str, *, signal: str = "SIGKILL") -> None:
+        """Send a signal now (labs use it to simulate a crash)."""
+
+    @abstractmethod
+    def remove(self, container_id: str) -> None:
+        """Remove a stopped container (force-stops a running one); a no-op when gone."""
+
+    @abstractmethod
+    def inspect(self, container_id: str) -> ContainerState | None:
+        """The container's current state, or None when it no longer exists."""
+
+    @abstractmethod
+    def list(self, labels: Mapping[str, str]) -> list[ContainerState]:
+        """All containers (running or not) carrying every one of `labels`."""
+
+    @abstractmethod
+    def watch(self, callback: Callable[[RuntimeEvent], None], stop: threading.Event) -> threading.Thread:
+        """Start a daemon thread that calls `callback` for events of containers labelled ecsdojo.managed,
+        until `stop` is set. Survives an engine restart (reconnects, then emits a "reconnect" event)."""
+
+    @abstractmethod
+    def stats(self, container_id: str) -> ContainerStats | None:
+        """A CPU and memory sample, or None when the container is not running."""
+
+    def image_exists(self, image: str) -> bool:
+        return True
+
+    def sweep(self, labels: Mapping[str, str]) -> int:
+        """Remove every container carrying `labels`; returns how many."""
+        count = 0
+        for state in self.list(labels):
+            self.remove(state.id)
+            count += 1
+        return count
+
+    def close(self) -> None:
+        """Release connections and threads (containers are left as they are)."""
+
+    def describe(self) -> str:
+        return self.name
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def orphan_filter(states: Iterable[ContainerState]) -> list[ContainerState]:
+    """Managed containers whose owning process is gone (a crashed kernel, a killed `dojo up`)."""
+    orphans = []
+    for state in states:
+        try:
+            pid = int(state.labels.get(LABEL_OWNER_PID, "0"))
+        except ValueError:
+            pid = 0
+        if pid <= 0 or not alive(pid):
+            orphans.append(state)
+    return orphans
