@@ -1,0 +1,63 @@
+"""The demo image: built without a registry, rebuilt only when its inputs change, serving on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+
+import pytest
+
+from ecsdojo import images
+from tests.conftest import wait_for
+
+
+def test_context_hash_changes_with_the_files_and_the_base(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM x\n")
+    (tmp_path / "app.py").write_text("print(1)\n")
+    first = images.context_hash(tmp_path, "sha256:base1")
+    assert images.context_hash(tmp_path, "sha256:base1") == first
+    assert images.context_hash(tmp_path, "sha256:base2") != first
+    (tmp_path / "app.py").write_text("print(2)\n")
+    assert images.context_hash(tmp_path, "sha256:base1") != first
+
+
+def test_the_debian_mirror_comes_from_the_machine():
+    mirror, suite = images.debian_mirror_and_suite()
+    assert mirror.startswith("http") and suite
+
+
+@pytest.mark.docker
+def test_a_second_build_with_nothing_changed_rebuilds_nothing(docker_client):
+    images.build_images(progress=lambda line: None)
+    lines: list[str] = []
+    result = images.build_images(progress=lines.append)
+    assert result.rebuilt is False
+    assert result.app_image == images.APP_IMAGE
+    assert any("up to date" in line for line in lines)
+    assert result.base_path in {"present", "registry", "local-existing", "debootstrap"}
+    tags = docker_client.images.get(images.APP_IMAGE).tags
+    assert images.APP_IMAGE_LATEST in tags
+
+
+@pytest.mark.docker
+def test_the_image_serves_health_on_a_loopback_published_port(docker_client):
+    """The foundation's promise: docker run -p 127.0.0.1::8080 ecsdojo/app:<version> serves /health."""
+    container = docker_client.containers.run(images.APP_IMAGE, detach=True, ports={"8080/tcp": ("127.0.0.1", None)},
+                                             labels={"ecsdojo.managed": "true", "ecsdojo.session": uuid.uuid4().hex},
+                                             name=f"ecsdojo-test-image-{uuid.uuid4().hex[:8]}")
+    try:
+        container.reload()
+        binding = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]
+        assert binding["HostIp"] == "127.0.0.1"
+
+        def health():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{binding['HostPort']}/health", timeout=1) as r:
+                    return json.loads(r.read())
+            except OSError:
+                return None
+
+        assert wait_for(health, timeout=15, message="/health in the container")["status"] == "ok"
+    finally:
+        container.remove(force=True)
