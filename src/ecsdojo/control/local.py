@@ -1,0 +1,178 @@
+"""LocalECS: moto for the ECS API plus a control plane that runs real containers — the engine of every lab.
+
+Example (a notebook)::
+
+    from ecsdojo import LocalECS
+    with LocalECS(speed=10) as local:
+        ecs = local.client("ecs")
+        ecs.create_cluster(clusterName="my-cluster")
+        ...
+        local.wait_for_service("my-cluster", "my-service", running=2)
+
+Inside the block, plain `boto3.client("ecs")` and the AWS CLI (with `local.cli_environment()`) reach moto too.
+One LocalECS runs per process at a time (moto's state is per process).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from ecsdojo.cloud import REGION, MotoServer, pointed_at_moto
+from ecsdojo.control.clock import Clock
+from ecsdojo.control.moto_adapter import MotoAdapter
+from ecsdojo.control.plane import ControlPlane
+from ecsdojo.runtime.base import LABEL_MANAGED, Runtime, orphan_filter, owned_labels
+
+
+class WaitTimeoutError(TimeoutError):
+    """A condition on LocalECS's state did not hold in time; the message shows the last state seen."""
+
+
+class LocalECS:
+    def __init__(self, *, speed: float = 1.0, runtime: Runtime | str | None = None, instances: int = 2,
+                 instance_cpu: int = 2048, instance_memory: int = 4096, region: str = REGION, port: int = 0,
+                 load_balancers: bool = True, point_environment: bool = True,
+                 snapshot_path: str | os.PathLike | None = None) -> None:
+        self.clock = Clock(speed)
+        self.region = region
+        self.session = f"s{uuid.uuid4().hex[:10]}"
+        self._runtime_choice = runtime
+        self._instances = instances
+        self._instance_cpu = instance_cpu
+        self._instance_memory = instance_memory
+        self._port = port
+        self._load_balancers = load_balancers
+        self._point_environment = point_environment
+        self._snapshot_path = Path(snapshot_path) if snapshot_path else None
+        self._stack: ExitStack | None = None
+        self.moto: MotoServer | None = None
+        self.runtime: Runtime | None = None
+        self.plane: ControlPlane | None = None
+        self.balancers: Any = None
+        self.swept_orphans = 0
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> LocalECS:
+        from ecsdojo.runtime import detect_runtime
+
+        stack = ExitStack()
+        try:
+            if isinstance(self._runtime_choice, Runtime):
+                self.runtime = self._runtime_choice
+            else:
+                self.runtime = detect_runtime(self._runtime_choice)
+            self.swept_orphans = sweep_orphans(self.runtime)
+            self.moto = MotoServer(port=self._port, region=self.region).start()
+            stack.callback(self.moto.stop)
+            adapter = MotoAdapter(region=self.region)
+            adapter.reset()
+            self.plane = ControlPlane(adapter=adapter, runtime=self.runtime, clock=self.clock,
+                                      labels=owned_labels(self.session), instances_per_cluster=self._instances,
+                                      instance_cpu=self._instance_cpu, instance_memory=self._instance_memory,
+                                      snapshot_path=self._snapshot_path)
+            self.plane.start()
+            stack.callback(self.plane.stop)
+            if self._load_balancers:
+                from ecsdojo.control.balancers import BalancerReconciler
+
+                self.balancers = BalancerReconciler(self.plane, self.moto)
+                self.balancers.start()
+                stack.callback(self.balancers.stop)
+                self.plane.snapshot_extra = self.balancers.snapshot
+            if self._point_environment:
+                stack.enter_context(pointed_at_moto(self.moto.endpoint_url, region=self.region))
+        except BaseException:
+            stack.close()
+            raise
+        self._stack = stack
+        return self
+
+    def stop(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+            self._stack = None
+
+    def __enter__(self) -> LocalECS:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- clients ------------------------------------------------------------------------------------------
+    @property
+    def endpoint_url(self) -> str:
+        return self._require_moto().endpoint_url
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` that reaches this LocalECS's moto only."""
+        return self._require_moto().client(service)
+
+    def cli_environment(self) -> dict[str, str]:
+        return self._require_moto().cli_environment()
+
+    def export_lines(self) -> list[str]:
+        return self._require_moto().export_lines()
+
+    def _require_moto(self) -> MotoServer:
+        if self.moto is None:
+            raise RuntimeError("LocalECS is not started: use `with LocalECS() as local:` or call start()")
+        return self.moto
+
+    # ---- state for labs ----------------------------------------------------------------------------------
+    def tasks(self, cluster: str, *, service: str | None = None, include_stopped: bool = False) -> list[Any]:
+        """Task records (observed state) of a cluster, newest first."""
+        assert self.plane is not None
+        with self.plane.lock:
+            found = [t for t in self.plane.tasks.values() if t.cluster == cluster
+                     and (service is None or t.service == service)
+                     and (include_stopped or t.last_status != "STOPPED")]
+        return sorted(found, key=lambda t: t.created_at, reverse=True)
+
+    def service_events(self, cluster: str, service: str) -> list[str]:
+        assert self.plane is not None
+        with self.plane.lock:
+            record = self.plane.services.get((cluster, service))
+            return [e["message"] for e in record.events] if record else []
+
+    def wait_for(self, condition: Callable[[], Any], *, timeout: float = 60.0, interval: float = 0.1,
+                 describe: str = "the condition") -> Any:
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(interval)
+        raise WaitTimeoutError(f"timed out after {timeout:.0f}s waiting for {describe} (last: {value!r})")
+
+    def wait_for_service(self, cluster: str, service: str, *, running: int | None = None,
+                         timeout: float = 60.0) -> dict[str, Any]:
+        """Wait until the service runs `running` tasks (default: its desiredCount) with none pending."""
+        ecs = self.client("ecs")
+
+        def check():
+            body = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
+            want = body["desiredCount"] if running is None else running
+            return body if body["runningCount"] == want and body["pendingCount"] == 0 else None
+
+        return self.wait_for(check, timeout=timeout, describe=f"service {service} to run its tasks")
+
+    def url(self, load_balancer: str | None = None) -> str:
+        """The 127.0.0.1 URL of a load balancer's first listener (the only one when not named)."""
+        if self.balancers is None:
+            raise RuntimeError("load balancers are disabled for this LocalECS")
+        return self.balancers.url(load_balancer)
+
+
+def sweep_orphans(runtime: Runtime) -> int:
+    """Remove containers left by a LocalECS whose process is gone (a crashed kernel, a killed `dojo up`)."""
+    orphans = orphan_filter(runtime.list({LABEL_MANAGED: "true"}))
+    for state in orphans:
+        runtime.remove(state.id)
+    return len(orphans)

@@ -1,0 +1,183 @@
+"""Observed state, kept by the control plane in plain dataclasses and written to moto by the adapter.
+
+moto holds the desired state (clusters, task definitions, services, desired counts); these records hold
+what really happened: containers, health, timestamps, stop codes, service events and deployments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# ECS's task lifecycle (API model: Task.lastStatus)
+LIFECYCLE = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING",
+             "STOPPED")
+
+# stop codes (API model: TaskStopCode)
+TASK_FAILED_TO_START = "TaskFailedToStart"
+ESSENTIAL_CONTAINER_EXITED = "EssentialContainerExited"
+USER_INITIATED = "UserInitiated"
+SERVICE_SCHEDULER_INITIATED = "ServiceSchedulerInitiated"
+
+# stoppedReason / container reason strings as ECS words them (FACTS.md)
+ESSENTIAL_EXITED_REASON = "Essential container in task exited"
+HEALTH_CHECK_REASON = "Task failed container health checks"
+ELB_HEALTH_REASON = "Task failed ELB health checks in (elb {name})"
+SCALING_REASON = "Scaling activity initiated by (deployment {deployment})"
+USER_STOP_REASON = "Task stopped by user"
+OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
+
+
+@dataclass
+class ContainerRecord:
+    name: str
+    image: str
+    essential: bool = True
+    container_arn: str = ""
+    runtime_id: str | None = None
+    last_status: str = "PENDING"
+    exit_code: int | None = None
+    reason: str | None = None
+    health: str = "UNKNOWN"             # HEALTHY | UNHEALTHY | UNKNOWN (ECS words)
+    has_health_check: bool = False
+    container_port_bindings: list[tuple[int, int | None, str]] = field(default_factory=list)  # (container, declared host, proto)
+    host_ports: dict[int, int] = field(default_factory=dict)   # container port -> real 127.0.0.1 port
+    cpu: int = 0
+    memory: int | None = None
+    memory_reservation: int | None = None
+
+
+@dataclass
+class TaskRecord:
+    arn: str
+    id: str
+    cluster: str
+    task_definition_arn: str
+    group: str
+    started_by: str = ""
+    launch_type: str = "EC2"
+    service: str | None = None               # service name when the service scheduler owns it
+    deployment_id: str | None = None
+    container_instance_arn: str | None = None
+    last_status: str = "PROVISIONING"
+    desired_status: str = "RUNNING"
+    created_at: datetime | None = None
+    pull_started_at: datetime | None = None
+    pull_stopped_at: datetime | None = None
+    started_at: datetime | None = None
+    stopping_at: datetime | None = None
+    stopped_at: datetime | None = None
+    execution_stopped_at: datetime | None = None
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+    containers: list[ContainerRecord] = field(default_factory=list)
+    cpu: str | None = None
+    memory: str | None = None
+    reached_running: bool = False
+    health_since: float | None = None         # monotonic time the task became RUNNING (grace period)
+    stop_requested_monotonic: float | None = None
+    reserved: dict[str, Any] = field(default_factory=dict)   # cpu/memory/ports held on the container instance
+
+    @property
+    def health_status(self) -> str:
+        """Task health from essential containers with a health check: UNHEALTHY > UNKNOWN > HEALTHY."""
+        checked = [c for c in self.containers if c.essential and c.has_health_check]
+        if not checked:
+            return "UNKNOWN"
+        states = {c.health for c in checked}
+        if "UNHEALTHY" in states:
+            return "UNHEALTHY"
+        if "UNKNOWN" in states:
+            return "UNKNOWN"
+        return "HEALTHY"
+
+    @property
+    def active(self) -> bool:
+        """Counts toward a service: not yet stopped and still wanted."""
+        return self.desired_status == "RUNNING" and self.last_status != "STOPPED"
+
+
+@dataclass
+class Deployment:
+    id: str
+    task_definition_arn: str
+    status: str = "PRIMARY"                    # PRIMARY | ACTIVE | INACTIVE
+    rollout_state: str = "IN_PROGRESS"         # IN_PROGRESS | COMPLETED | FAILED
+    rollout_state_reason: str = ""
+    desired_count: int = 0
+    running_count: int = 0
+    pending_count: int = 0
+    failed_tasks: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    launch_type: str | None = None
+    network_configuration: dict | None = None
+
+    def as_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.id, "status": self.status, "taskDefinition": self.task_definition_arn,
+            "desiredCount": self.desired_count, "pendingCount": self.pending_count,
+            "runningCount": self.running_count, "failedTasks": self.failed_tasks,
+            "createdAt": self.created_at, "updatedAt": self.updated_at,
+            "rolloutState": self.rollout_state, "rolloutStateReason": self.rollout_state_reason,
+        }
+        if self.launch_type:
+            body["launchType"] = self.launch_type
+        if self.network_configuration:
+            body["networkConfiguration"] = self.network_configuration
+        return body
+
+
+@dataclass
+class ServiceSettings:
+    """What create_service/update_service asked for that moto does not keep."""
+    minimum_healthy_percent: int = 100
+    maximum_percent: int = 200
+    circuit_breaker_enable: bool = False
+    circuit_breaker_rollback: bool = False
+    health_check_grace_period_s: int = 0
+    placement_strategy: list[dict] = field(default_factory=list)
+    placement_constraints: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ServiceRecord:
+    cluster: str
+    name: str
+    arn: str
+    settings: ServiceSettings = field(default_factory=ServiceSettings)
+    deployments: list[Deployment] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)     # newest first, as ECS returns them
+    consecutive_start_failures: int = 0
+    throttled_until: float = 0.0                                    # monotonic
+    throttle_level: int = 0
+    steady: bool = False
+    last_placement_failure_event: float = 0.0
+    registered_targets: dict[str, set[str]] = field(default_factory=dict)   # target group arn -> task arns
+
+    @property
+    def primary(self) -> Deployment | None:
+        return next((d for d in self.deployments if d.status == "PRIMARY"), None)
+
+
+@dataclass
+class InstanceRecord:
+    """A simulated EC2 container instance: what it offers and what its tasks hold."""
+    arn: str
+    ec2_instance_id: str
+    availability_zone: str
+    cpu: int
+    memory: int
+    used_cpu: int = 0
+    used_memory: int = 0
+    used_ports: set[int] = field(default_factory=set)
+    running_tasks: int = 0
+
+    @property
+    def remaining_cpu(self) -> int:
+        return self.cpu - self.used_cpu
+
+    @property
+    def remaining_memory(self) -> int:
+        return self.memory - self.used_memory

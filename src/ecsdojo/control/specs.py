@@ -1,0 +1,125 @@
+"""Pure builders: container specs from a task definition (no I/O, no moto, no Docker).
+
+Example::
+
+    specs = container_specs(task_definition, task, clock=Clock(10), labels=owned_labels("s1"))
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ecsdojo.control.clock import Clock
+from ecsdojo.control.records import ContainerRecord, TaskRecord
+from ecsdojo.runtime.base import (LABEL_CLUSTER, LABEL_CONTAINER_NAME, LABEL_TASK_ARN, ContainerSpec,
+                                  HealthCheckSpec, PortMapping)
+
+# ECS's healthCheck defaults (API model: HealthCheck)
+HEALTH_INTERVAL_DEFAULT = 30
+HEALTH_TIMEOUT_DEFAULT = 5
+HEALTH_RETRIES_DEFAULT = 3
+STOP_TIMEOUT_DEFAULT = 30
+# Floors that keep compressed health checks meaningful (a python3 probe needs ~0.1-0.3 s to start).
+MIN_WALL_INTERVAL_S = 0.5
+MIN_WALL_TIMEOUT_S = 1.5
+
+
+def runtime_name(cluster: str, task_id: str, container: str) -> str:
+    raw = f"ecsdojo-{cluster}-{task_id[:8]}-{container}"
+    return re.sub(r"[^a-zA-Z0-9_.-]", "-", raw)[:120]
+
+
+def health_check_spec(health_check: Mapping[str, Any] | None, clock: Clock) -> HealthCheckSpec | None:
+    if not health_check or not health_check.get("command"):
+        return None
+    return HealthCheckSpec(
+        command=tuple(health_check["command"]),
+        interval_s=max(clock.wall(health_check.get("interval", HEALTH_INTERVAL_DEFAULT)), MIN_WALL_INTERVAL_S),
+        timeout_s=max(clock.wall(health_check.get("timeout", HEALTH_TIMEOUT_DEFAULT)), MIN_WALL_TIMEOUT_S),
+        retries=int(health_check.get("retries", HEALTH_RETRIES_DEFAULT)),
+        start_period_s=clock.wall(health_check.get("startPeriod", 0)),
+    )
+
+
+def container_records(container_definitions: list[Mapping[str, Any]], task_arn: str) -> list[ContainerRecord]:
+    records = []
+    for definition in container_definitions:
+        bindings = [(int(p["containerPort"]), p.get("hostPort"), p.get("protocol", "tcp"))
+                    for p in definition.get("portMappings", []) or [] if "containerPort" in p]
+        records.append(ContainerRecord(
+            name=definition["name"], image=definition.get("image", ""),
+            essential=definition.get("essential", True) is not False,
+            container_arn=f"{task_arn.replace(':task/', ':container/')}/{definition['name']}",
+            has_health_check=bool((definition.get("healthCheck") or {}).get("command")),
+            container_port_bindings=bindings, cpu=int(definition.get("cpu", 0) or 0),
+            memory=definition.get("memory"), memory_reservation=definition.get("memoryReservation")))
+    return records
+
+
+def container_specs(container_definitions: list[Mapping[str, Any]], task: TaskRecord, *, clock: Clock,
+                    labels: Mapping[str, str], task_memory: int | None = None,
+                    service: str | None = None) -> list[ContainerSpec]:
+    """One ContainerSpec per container definition, in order, labelled with the task's identity."""
+    specs = []
+    for definition in container_definitions:
+        name = definition["name"]
+        environment = {item["name"]: str(item.get("value", "")) for item in definition.get("environment", []) or []}
+        environment.update({"ECS_CLUSTER": task.cluster, "ECS_TASK_ARN": task.arn,
+                            "ECS_TASK_DEFINITION": task.task_definition_arn, "ECS_CONTAINER_NAME": name,
+                            "ECS_SERVICE": service or ""})
+        command = tuple(definition.get("entryPoint") or ()) + tuple(definition.get("command") or ())
+        memory = definition.get("memory") or task_memory
+        ports = tuple(PortMapping(int(p["containerPort"]), None, p.get("protocol", "tcp"))
+                      for p in definition.get("portMappings", []) or [] if "containerPort" in p)
+        specs.append(ContainerSpec(
+            name=runtime_name(task.cluster, task.id, name),
+            image=definition.get("image", ""),
+            labels={**labels, LABEL_CLUSTER: task.cluster, LABEL_TASK_ARN: task.arn, LABEL_CONTAINER_NAME: name},
+            command=command or None,
+            environment=environment,
+            ports=ports,
+            memory_mib=int(memory) if memory else None,
+            memory_reservation_mib=definition.get("memoryReservation"),
+            cpu_units=int(definition["cpu"]) if definition.get("cpu") else None,
+            health_check=health_check_spec(definition.get("healthCheck"), clock),
+            stop_timeout_s=clock.wall(definition.get("stopTimeout", STOP_TIMEOUT_DEFAULT)),
+        ))
+    return specs
+
+
+def task_requirements(container_definitions: list[Mapping[str, Any]], *, task_cpu: str | None,
+                      task_memory: str | None, network_mode: str) -> dict[str, Any]:
+    """What a task reserves on a container instance: CPU units, MiB, and fixed host ports."""
+    cpu = sum(int(d.get("cpu", 0) or 0) for d in container_definitions)
+    memory = sum(int(d.get("memory") or d.get("memoryReservation") or 0) for d in container_definitions)
+    if task_cpu:
+        cpu = max(cpu, _units(task_cpu))
+    if task_memory:
+        memory = max(memory, _mib(task_memory))
+    ports: set[int] = set()
+    for definition in container_definitions:
+        for mapping in definition.get("portMappings", []) or []:
+            host = mapping.get("hostPort")
+            if network_mode in ("host", "awsvpc"):
+                host = host or mapping.get("containerPort")
+            if host:
+                ports.add(int(host))
+    return {"cpu": cpu, "memory": memory, "ports": ports}
+
+
+def _units(value: str) -> int:
+    text = str(value).strip().lower()
+    if text.endswith("vcpu"):
+        return int(float(text[:-4].strip()) * 1024)
+    return int(float(text))
+
+
+def _mib(value: str) -> int:
+    text = str(value).strip().lower().replace(" ", "")
+    if text.endswith("gb"):
+        return int(float(text[:-2]) * 1024)
+    if text.endswith("mb"):
+        return int(float(text[:-2]))
+    return int(float(text))
