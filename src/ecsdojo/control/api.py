@@ -59,6 +59,7 @@ def handlers(plane: ControlPlane) -> dict[str, Any]:
                                        capacity_provider_strategy=capacity_provider_strategy, operation=operation)
 
     def run_task(response, params, original):
+        _normalise_network(response.params)
         cluster = adapter.cluster(params.get("cluster"))
         definition = adapter.ecs.describe_task_definition(params["taskDefinition"])
         launch_type = params.get("launchType") or ("FARGATE" if _fargate_strategy(params) else "EC2")
@@ -126,6 +127,7 @@ def handlers(plane: ControlPlane) -> dict[str, Any]:
         return ActionResult({"taskArns": arns})
 
     def create_service(response, params, original):
+        _normalise_network(response.params)
         cluster = adapter.cluster(params.get("cluster"))
         definition = adapter.ecs.describe_task_definition(params["taskDefinition"])
         validate_launch(definition, launch_type=params.get("launchType"),
@@ -193,6 +195,13 @@ def handlers(plane: ControlPlane) -> dict[str, Any]:
     return {"create_cluster": create_cluster, "register_task_definition": register_task_definition,
             "run_task": run_task, "stop_task": stop_task, "list_tasks": list_tasks,
             "create_service": create_service, "update_service": update_service, "delete_service": delete_service}
+
+
+def _normalise_network(params: dict[str, Any]) -> None:
+    """securityGroups is optional in AWS (the VPC's default group); moto indexes it, so default it to []."""
+    awsvpc = (params.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    if isinstance(awsvpc, dict):
+        awsvpc.setdefault("securityGroups", [])
 
 
 def _fargate_strategy(params: dict[str, Any]) -> bool:
