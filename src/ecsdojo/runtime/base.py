@@ -173,6 +173,10 @@ class Runtime(ABC):
     def image_exists(self, image: str) -> bool:
         return True
 
+    def logs(self, container_id: str, *, tail: int = 100) -> str:
+        """The last `tail` lines the container wrote to stdout and stderr ("" when gone or unknown)."""
+        return ""
+
     def sweep(self, labels: Mapping[str, str]) -> int:
         """Remove every container carrying `labels`; returns how many."""
         count = 0
