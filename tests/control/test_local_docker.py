@@ -1,0 +1,229 @@
+"""LocalECS on a real Docker engine: containers that crash, run out of memory, hang, heal, and serve
+through the local load balancer; the lesson's AWS CLI commands verbatim against `dojo up`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from ecsdojo.control.local import LocalECS
+from tests.conftest import ROOT, wait_for
+
+pytestmark = pytest.mark.docker
+
+APP = "ecsdojo/app:latest"
+HEALTH = ["CMD-SHELL", "python3 -c \"import urllib.request as u; u.urlopen('http://localhost:8080/health', timeout=2)\""]
+
+
+def container(**extra):
+    body = {"name": "web", "image": APP, "memory": 128, "portMappings": [{"containerPort": 8080, "hostPort": 0}]}
+    body.update(extra)
+    return body
+
+
+def session_containers(docker_client, local):
+    return docker_client.containers.list(all=True, filters={"label": f"ecsdojo.session={local.session}"})
+
+
+def running_containers(docker_client, local):
+    return [c for c in session_containers(docker_client, local) if c.status == "running"]
+
+
+def get(url, timeout=3.0):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def get_when_ready(url, timeout=15.0):
+    """A container is RUNNING as soon as it starts (as in ECS); its app needs a moment to listen."""
+    def attempt():
+        try:
+            return get(url)
+        except OSError:
+            return None
+
+    return wait_for(attempt, timeout=timeout, message=f"{url} to answer")
+
+
+@pytest.fixture
+def local(docker_client, app_image):
+    with LocalECS(speed=20, runtime="docker") as running:
+        yield running
+        session = running.session
+    leftovers = docker_client.containers.list(all=True, filters={"label": f"ecsdojo.session={session}"})
+    assert leftovers == [], "leaving the context must remove every container of the session"
+
+
+@pytest.fixture
+def ecs(local):
+    client = local.client("ecs")
+    client.create_cluster(clusterName="my-cluster")
+    return client
+
+
+def start_service(ecs, local, *, desired=2, **container_extra):
+    ecs.register_task_definition(family="my-task", containerDefinitions=[container(**container_extra)])
+    ecs.create_service(cluster="my-cluster", serviceName="my-service", taskDefinition="my-task",
+                       desiredCount=desired, launchType="EC2")
+    return local.wait_for_service("my-cluster", "my-service", timeout=60)
+
+
+def host_port(local, task):
+    return task.containers[0].host_ports[8080]
+
+
+def test_what_the_api_shows_matches_docker_ps(ecs, local, docker_client):
+    start_service(ecs, local, desired=2)
+    arns = ecs.list_tasks(cluster="my-cluster", serviceName="my-service")["taskArns"]
+    runtime_ids = {t["containers"][0]["runtimeId"] for t in ecs.describe_tasks(cluster="my-cluster", tasks=arns)["tasks"]}
+    docker_ids = {c.id for c in running_containers(docker_client, local)}
+    assert runtime_ids == docker_ids and len(docker_ids) == 2
+    for docker_container in running_containers(docker_client, local):
+        bindings = docker_container.attrs["HostConfig"]["PortBindings"]["8080/tcp"]
+        assert all(binding["HostIp"] == "127.0.0.1" for binding in bindings)
+        assert docker_container.attrs["HostConfig"]["Memory"] == 128 * 1024 * 1024
+    for task in local.tasks("my-cluster"):
+        assert get_when_ready(f"http://127.0.0.1:{host_port(local, task)}/")["ecs_task_arn"] == task.arn
+
+
+def test_a_crash_is_healed_with_the_exit_code_recorded(ecs, local, docker_client):
+    start_service(ecs, local, desired=2)
+    victim = local.tasks("my-cluster")[0]
+    get_when_ready(f"http://127.0.0.1:{host_port(local, victim)}/health")
+    try:
+        get(f"http://127.0.0.1:{host_port(local, victim)}/crash?code=3")
+    except OSError:
+        pass
+    wait_for(lambda: ecs.describe_tasks(cluster="my-cluster", tasks=[victim.arn])["tasks"][0]["lastStatus"]
+             == "STOPPED", timeout=30, message="the crashed task to stop")
+    stopped = ecs.describe_tasks(cluster="my-cluster", tasks=[victim.arn])["tasks"][0]
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert stopped["containers"][0]["exitCode"] == 3
+    local.wait_for_service("my-cluster", "my-service", running=2, timeout=30)
+    wait_for(lambda: len(running_containers(docker_client, local)) == 2, message="two running containers")
+
+
+def test_an_oom_kill_is_real_and_reported_like_ecs(ecs, local):
+    start_service(ecs, local, desired=1, memory=64)
+    victim = local.tasks("my-cluster")[0]
+    get_when_ready(f"http://127.0.0.1:{host_port(local, victim)}/health")
+    get(f"http://127.0.0.1:{host_port(local, victim)}/oom")
+    wait_for(lambda: ecs.describe_tasks(cluster="my-cluster", tasks=[victim.arn])["tasks"][0]["lastStatus"]
+             == "STOPPED", timeout=30, message="the OOM-killed task to stop")
+    body = ecs.describe_tasks(cluster="my-cluster", tasks=[victim.arn])["tasks"][0]["containers"][0]
+    assert body["exitCode"] == 137
+    assert body["reason"] == "OutOfMemoryError: Container killed due to memory usage"
+    local.wait_for_service("my-cluster", "my-service", running=1, timeout=30)
+
+
+def test_a_task_that_fails_its_health_check_is_replaced(ecs, local):
+    start_service(ecs, local, desired=1, healthCheck={"command": HEALTH, "interval": 5, "timeout": 2, "retries": 2})
+    victim = local.tasks("my-cluster")[0]
+    wait_for(lambda: victim.health_status == "HEALTHY", timeout=30, message="HEALTHY")
+    get(f"http://127.0.0.1:{host_port(local, victim)}/hang")
+    wait_for(lambda: ecs.describe_tasks(cluster="my-cluster", tasks=[victim.arn])["tasks"][0]["lastStatus"]
+             == "STOPPED", timeout=60, message="the unhealthy task to be stopped")
+    task = ecs.describe_tasks(cluster="my-cluster", tasks=[victim.arn])["tasks"][0]
+    assert task["stoppedReason"] == "Task failed container health checks"
+    local.wait_for_service("my-cluster", "my-service", running=1, timeout=30)
+
+
+def test_the_load_balancer_keeps_answering_while_a_task_heals(ecs, local):
+    elbv2 = local.client("elbv2")
+    ec2 = local.client("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
+    lb = elbv2.create_load_balancer(Name="web-lb", Subnets=subnets)["LoadBalancers"][0]
+    group = elbv2.create_target_group(Name="web-tg", Protocol="HTTP", Port=8080, VpcId=vpc,
+                                      HealthCheckPath="/health", HealthCheckIntervalSeconds=5,
+                                      HealthyThresholdCount=2)["TargetGroups"][0]
+    elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=8080,
+                          DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+    ecs.register_task_definition(family="my-task", containerDefinitions=[container()])
+    ecs.create_service(cluster="my-cluster", serviceName="my-service", taskDefinition="my-task", desiredCount=2,
+                       launchType="EC2", loadBalancers=[{"targetGroupArn": group["TargetGroupArn"],
+                                                         "containerName": "web", "containerPort": 8080}])
+    local.wait_for_service("my-cluster", "my-service", timeout=60)
+    url = local.url("web-lb")
+    assert url.startswith("http://127.0.0.1:")
+    seen = set()
+
+    def both_answer():
+        try:
+            seen.add(get(url + "/")["ecs_task_arn"])
+        except OSError:       # targets still "initial": the load balancer fails open until one is healthy
+            pass
+        return len(seen) == 2
+
+    wait_for(both_answer, timeout=30, message="both tasks to answer through the load balancer")
+    victim = local.tasks("my-cluster")[0]
+    local.runtime.kill(victim.containers[0].runtime_id)
+    failures = 0
+    for _ in range(60):
+        try:
+            get(url + "/", timeout=5)
+        except OSError:
+            failures += 1
+    assert failures == 0
+    wait_for(lambda: victim.last_status == "STOPPED", timeout=30, message="the killed task to stop")
+    messages = local.service_events("my-cluster", "my-service")
+    assert any(m.startswith("(service my-service) registered") and "target-group" in m for m in messages)
+
+
+def test_the_lessons_cli_commands_run_verbatim_against_dojo_up(docker_client, app_image, tmp_path):
+    env = {**os.environ, "DOJO_HOME": str(tmp_path / "home")}
+    up = subprocess.Popen([sys.executable, "-m", "ecsdojo", "up", "--speed", "20", "--port", "0"], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        exports = {}
+        while len(exports) < 4:
+            line = up.stdout.readline()
+            assert line, "dojo up exited early"
+            match = re.match(r"\s*export (\w+)=(\S+)", line)
+            if match:
+                exports[match.group(1)] = match.group(2)
+        assert exports["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        cli_env = {**env, **exports}
+        cli_env.pop("AWS_PROFILE", None)
+        aws = [sys.executable, "-m", "awscli"]
+        lab = ROOT / "labs" / "terminal"
+
+        def run(*words):
+            result = subprocess.run([*aws, *words], env=cli_env, cwd=lab, capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, result.stderr
+            return result.stdout
+
+        run("ecs", "create-cluster", "--cluster-name", "my-cluster")
+        run("ecs", "register-task-definition", "--family", "my-task", "--container-definitions",
+            "file://container-definitions.json")
+        run("ecs", "create-service", "--cluster", "my-cluster", "--service-name", "my-service", "--task-definition",
+            "my-task", "--desired-count", "2", "--launch-type", "EC2")
+        run("ecs", "update-service", "--cluster", "my-cluster", "--service", "my-service", "--desired-count", "5")
+        run("application-autoscaling", "register-scalable-target", "--service-namespace", "ecs",
+            "--scalable-dimension", "ecs:service:DesiredCount", "--resource-id", "service/my-cluster/my-service",
+            "--min-capacity", "1", "--max-capacity", "10")
+
+        def five_running():
+            body = json.loads(run("ecs", "describe-services", "--cluster", "my-cluster", "--services", "my-service"))
+            return body["services"][0]["runningCount"] == 5
+
+        wait_for(five_running, timeout=60, interval=0.5, message="5 running tasks")
+        listed = docker_client.containers.list(filters={"label": "ecsdojo.cluster=my-cluster", "status": "running"})
+        mine = [c for c in listed if c.labels.get("ecsdojo.owner-pid") == str(up.pid)]
+        assert len(mine) == 5
+        status = subprocess.run([sys.executable, "-m", "ecsdojo", "status"], env=env, capture_output=True, text=True,
+                                timeout=30)
+        assert "service my-service (my-cluster) ACTIVE: desired 5, running 5" in status.stdout
+    finally:
+        os.killpg(up.pid, signal.SIGINT)
+        up.wait(timeout=60)
+    leftovers = [c for c in docker_client.containers.list(all=True, filters={"label": "ecsdojo.managed=true"})
+                 if c.labels.get("ecsdojo.owner-pid") == str(up.pid)]
+    assert leftovers == []
