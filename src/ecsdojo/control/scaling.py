@@ -464,8 +464,8 @@ class CooldownTracker:
     Example::
 
         cooldowns = CooldownTracker()
-        cooldowns.record(now=t0, old_capacity=2, new_capacity=4, cooldown_s=300)
-        cooldowns.base_capacity(4, now=t0 + 60)        # 2: the scale-out in progress counts
+        cooldowns.record(now=1000.0, old_capacity=2, new_capacity=4, cooldown_s=300)
+        cooldowns.base_capacity(4, now=1060.0)         # 2: the scale-out in progress counts
     """
 
     def __init__(self) -> None:
