@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "ecsdojo.grading.cli",     # release, grade, progress, bench grade
     "ecsdojo.quiz.cli",        # quiz, drill
     "ecsdojo.load",            # load
+    "ecsdojo.benchmarks",      # bench heal
 )
 
 

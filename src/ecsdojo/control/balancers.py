@@ -95,9 +95,9 @@ class BalancerReconciler:
 
     def _open(self, info: dict[str, Any], group) -> None:
         clock = self.plane.clock
-        health_path = getattr(group, "healthcheck_path", None) or "/"
-        interval = float(getattr(group, "healthcheck_interval_seconds", 30) or 30)
-        timeout = float(getattr(group, "healthcheck_timeout_seconds", 5) or 5)
+        health_path = getattr(group, "health_check_path", None) or "/"
+        interval = float(getattr(group, "health_check_interval_seconds", 30) or 30)
+        timeout = float(getattr(group, "health_check_timeout_seconds", 5) or 5)
         healthy = int(getattr(group, "healthy_threshold_count", 5) or 5)
         unhealthy = int(getattr(group, "unhealthy_threshold_count", 2) or 2)
         matcher = (getattr(group, "matcher", None) or {}).get("HttpCode", "200")
