@@ -1,0 +1,808 @@
+"""The local load balancer: one HTTP listener on 127.0.0.1 in front of a target group, shaped like an ALB.
+
+It knows nothing of moto or ECS: the control plane reads the target group from moto's elbv2 state and
+calls `set_targets` with the tasks' host ports; the balancer health-checks them, routes round-robin
+to the healthy ones and reports each target's state the way `describe-target-health` does.
+
+Behaviour taken from the Application Load Balancer documentation:
+
+- A newly registered target is ``initial`` and gets no traffic until it passes one health check (its first
+  check runs at once). After that, ``unhealthy_threshold`` consecutive failures make it ``unhealthy``, and
+  ``healthy_threshold`` consecutive successes bring an unhealthy target back.
+- Round robin over the healthy targets. When no target is healthy the load balancer *fails open*: it routes
+  to every registered target, whatever its health, as an ALB does when a target group holds only unhealthy
+  targets. With no registered target at all it answers 503.
+- A deregistered target is ``draining``: it gets no new requests, its in-flight requests finish, and it
+  disappears once they have (at once when there are none) or after ``deregistration_delay_s``.
+- Proxied requests carry ``X-Forwarded-For``, ``X-Forwarded-Port`` and ``X-Forwarded-Proto``.
+
+Beyond an ALB, for a friendlier lab: when a connection to a target fails (the task died between two health
+checks), the target is marked unhealthy at once and an idempotent GET or HEAD is retried once on another
+target; any other request gets a 502.
+
+Everything stays on the loopback interface: the listener binds 127.0.0.1 and targets are always 127.0.0.1.
+
+Example::
+
+    lb = LocalLoadBalancer(name="web", health_interval_s=1.0)
+    lb.start(8080)                      # returns the port actually bound (8080, or another if it is busy)
+    lb.set_targets([Target("task-1", 32768), Target("task-2", 32769)])
+    lb.wait_healthy(2, timeout=10)
+    lb.url                              # "http://127.0.0.1:8080"
+    lb.target_health()                  # {"task-1": "healthy", "task-2": "healthy"}
+    lb.stop()
+"""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+__all__ = ["InvalidHealthCheckSettingError", "LocalLoadBalancer", "Target", "TargetHealth", "parse_matcher"]
+
+LOOPBACK = "127.0.0.1"
+log = logging.getLogger(__name__)
+
+# Target states and reason codes, as elbv2 DescribeTargetHealth names them.
+INITIAL, HEALTHY, UNHEALTHY, DRAINING, UNUSED = "initial", "healthy", "unhealthy", "draining", "unused"
+REGISTRATION_IN_PROGRESS = "Elb.RegistrationInProgress"
+INITIAL_HEALTH_CHECKING = "Elb.InitialHealthChecking"
+RESPONSE_CODE_MISMATCH = "Target.ResponseCodeMismatch"
+TIMEOUT = "Target.Timeout"
+FAILED_HEALTH_CHECKS = "Target.FailedHealthChecks"
+DEREGISTRATION_IN_PROGRESS = "Target.DeregistrationInProgress"
+
+HEALTH_CHECK_USER_AGENT = "ELB-HealthChecker/2.0"   # what an ALB sends
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_ON_OTHER_TARGET_METHODS = frozenset({"GET", "HEAD"})
+HOP_BY_HOP_HEADERS = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+                                "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection"})
+MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024
+MAX_IDLE_CONNECTIONS_PER_TARGET = 64
+FIRST_UNPRIVILEGED_PORT = 1024
+
+ChangeCallback = Callable[[str, str, str], object]
+
+
+INITIAL_RETRY_S = 0.1     # retry delay for a new target whose first checks fail
+
+
+class InvalidHealthCheckSettingError(ValueError):
+    """A health-check or target setting of a load balancer is out of range."""
+
+    def __init__(self, load_balancer: str, field: str, value: object, expected: str) -> None:
+        super().__init__(f"load balancer {load_balancer!r}: {field}={value!r} is invalid: expected {expected}")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One registered target: an id (the control plane uses the task id) and a port on 127.0.0.1."""
+    id: str
+    port: int
+
+
+@dataclass(frozen=True)
+class TargetHealth:
+    """A target's health as `describe-target-health` reports it: state, reason code and description."""
+    state: str
+    reason: str | None = None
+    description: str | None = None
+
+
+class _TargetRecord:
+    """Mutable bookkeeping for one registered target; guarded by the balancer's lock."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.state = INITIAL
+        self.reason: str | None = REGISTRATION_IN_PROGRESS
+        self.description: str | None = "Target registration is in progress"
+        self.successes = 0
+        self.failures = 0
+        self.registered_at = time.monotonic()
+        self.inflight = 0
+        self.stop = threading.Event()            # ends this target's health-check loop
+        self.idle: list[http.client.HTTPConnection] = []
+        self.idle_lock = threading.Lock()
+
+    def take_connection(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        """A pooled keep-alive connection (reused=True) or a new one (not yet connected)."""
+        with self.idle_lock:
+            if self.idle:
+                return self.idle.pop(), True
+        return _new_connection(self.target.port, timeout), False
+
+    def give_back(self, connection: http.client.HTTPConnection) -> None:
+        with self.idle_lock:
+            if len(self.idle) < MAX_IDLE_CONNECTIONS_PER_TARGET and not self.stop.is_set():
+                self.idle.append(connection)
+                return
+        connection.close()
+
+    def close_idle(self) -> None:
+        with self.idle_lock:
+            idle, self.idle = self.idle, []
+        for connection in idle:
+            connection.close()
+
+
+# Many small HTTP servers (Python's http.server among them) write the headers and the body of a response in
+# two segments with Nagle's algorithm on; on a keep-alive connection the second waits for our delayed ACK,
+# 40 ms. Asking for an immediate ACK after each request removes that stall. Where the option is missing
+# (not Linux), connections to targets are not kept alive instead.
+QUICK_ACK = getattr(socket, "TCP_QUICKACK", None)
+
+
+def quick_ack(sock: socket.socket | None) -> None:
+    """Ask the kernel to acknowledge the next segments at once (Linux), so a Nagle-delayed body is not held."""
+    if QUICK_ACK is not None and sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, QUICK_ACK, 1)
+        except OSError:
+            pass
+
+
+def _new_connection(port: int, timeout: float) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+
+
+def parse_matcher(matcher: str) -> frozenset[int]:
+    """The HTTP codes an ALB matcher accepts: ``"200"``, ``"200-299"``, ``"200,302"`` or a mix.
+
+    Raises ValueError on anything else (ALB allows codes 200-499)."""
+    codes: set[int] = set()
+    for part in str(matcher).replace(" ", "").split(","):
+        low, _, high = part.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            raise ValueError(part)
+        first, last = int(low), int(high or low)
+        if not 200 <= first <= last <= 499:
+            raise ValueError(part)
+        codes.update(range(first, last + 1))
+    return frozenset(codes)
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    """A threading HTTP server that remembers its open client connections, so `stop()` can close them."""
+
+    daemon_threads = True
+    request_queue_size = 512
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], balancer: LocalLoadBalancer) -> None:
+        self.balancer = balancer
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _ProxyHandler)
+
+    def process_request(self, request, client_address) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_open_connections(self) -> None:
+        with self._open_lock:
+            open_sockets, self._open = list(self._open), set()
+        for connection in open_sockets:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"            # keep-alive to clients
+    server_version = "ecsdojo-lb"
+    disable_nagle_algorithm = True           # headers and body go in two writes: no 40 ms delayed-ACK stalls
+
+    def setup(self) -> None:
+        self.timeout = self.server.balancer.idle_timeout_s   # an idle client connection closes, as on an ALB
+        super().setup()
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self.server.balancer._proxy(self)
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
+
+
+class _UpstreamFailed(Exception):
+    """The connection to a target failed before a response arrived."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _UpstreamTimedOut(Exception):
+    pass
+
+
+@dataclass
+class _Response:
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    from_target: bool = True
+
+
+class LocalLoadBalancer:
+    """An ALB-like HTTP load balancer for one listener, on 127.0.0.1 only.
+
+    Options (keyword-only) mirror a target group's health-check settings: `health_path`,
+    `health_interval_s`, `health_timeout_s`, `healthy_threshold`, `unhealthy_threshold`, `matcher`
+    (``"200"``, ``"200-299"``, ``"200,302"``), `deregistration_delay_s`; and the listener's
+    `idle_timeout_s` (also the longest a target may take to answer before the client gets a 504).
+    `on_change(target_id, old_state, new_state)` is called on every state change, in order, from the
+    thread that made it (keep it quick: it may be a request thread); registration is
+    ``"unused" -> "initial"``, the end of draining ``"draining" -> "unused"``.
+
+    Example::
+
+        with LocalLoadBalancer(name="web") as lb:       # started on an ephemeral port
+            lb.set_targets([Target("task-1", 32768)])
+            lb.wait_healthy(1, timeout=10)
+            urllib.request.urlopen(lb.url + "/")
+    """
+
+    def __init__(self, *, name: str, health_path: str = "/health", health_interval_s: float = 5.0,
+                 health_timeout_s: float = 2.0, healthy_threshold: int = 2, unhealthy_threshold: int = 2,
+                 matcher: str = "200", deregistration_delay_s: float = 0.0, idle_timeout_s: float = 60.0,
+                 on_change: ChangeCallback | None = None) -> None:
+        def invalid(field: str, value: object, expected: str) -> InvalidHealthCheckSettingError:
+            return InvalidHealthCheckSettingError(name, field, value, expected)
+
+        if not health_path.startswith("/"):
+            raise invalid("health_path", health_path, "a path starting with /")
+        for field, value in (("health_interval_s", health_interval_s), ("health_timeout_s", health_timeout_s),
+                             ("idle_timeout_s", idle_timeout_s)):
+            if not value > 0:
+                raise invalid(field, value, "a number of seconds above 0")
+        if not deregistration_delay_s >= 0:
+            raise invalid("deregistration_delay_s", deregistration_delay_s, "a number of seconds, 0 or more")
+        for field, value in (("healthy_threshold", healthy_threshold), ("unhealthy_threshold", unhealthy_threshold)):
+            if not isinstance(value, int) or not 1 <= value <= 10:
+                raise invalid(field, value, "a whole number from 1 to 10")
+        try:
+            self._matcher_codes = parse_matcher(matcher)
+        except ValueError:
+            raise invalid("matcher", matcher, 'HTTP codes 200-499 such as "200", "200-299" or "200,302"') from None
+
+        self.name = name
+        self.health_path = health_path
+        self.health_interval_s = float(health_interval_s)
+        self.health_timeout_s = float(health_timeout_s)
+        self.healthy_threshold = healthy_threshold
+        self.unhealthy_threshold = unhealthy_threshold
+        self.matcher = matcher
+        self.deregistration_delay_s = float(deregistration_delay_s)
+        self.idle_timeout_s = float(idle_timeout_s)
+        self.on_change: ChangeCallback | None = on_change
+
+        self.port: int | None = None
+        self.requested_port: int | None = None
+        self._server: _ProxyServer | None = None
+        self._serve_thread: threading.Thread | None = None
+        self._started = False
+
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._targets: dict[str, _TargetRecord] = {}       # registered (initial/healthy/unhealthy), in order
+        self._draining: dict[str, _TargetRecord] = {}
+        self._healthy: list[_TargetRecord] = []
+        self._registered: list[_TargetRecord] = []
+        self._next = 0
+        self._counts: dict[str, int] = {}
+        self._total = 0
+        self._failed = 0
+        self._pending_events: list[tuple[str, str, str]] = []
+        self._event_lock = threading.RLock()      # a callback may call back into the balancer
+
+    # ----------------------------------------------------------------------------------------- lifecycle
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` once started."""
+        if self.port is None:
+            raise RuntimeError(f"load balancer {self.name!r} is not started")
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self, port: int | None = None) -> int:
+        """Listen on 127.0.0.1:`port`; returns the port actually bound.
+
+        A busy or privileged port (below 1024, even for root, so every machine behaves alike) falls back to
+        an ephemeral port; `requested_port` keeps what was asked."""
+        if self._started:
+            return self.port
+        if self._server is not None:
+            raise RuntimeError(f"load balancer {self.name!r} was stopped; make a new one")
+        self.requested_port = port
+        server = None
+        if port and FIRST_UNPRIVILEGED_PORT <= port <= 65535:
+            try:
+                server = _ProxyServer((LOOPBACK, port), self)
+            except OSError as error:
+                if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+                    raise
+        if server is None:
+            server = _ProxyServer((LOOPBACK, 0), self)
+        self._server = server
+        self.port = server.server_address[1]
+        self._serve_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                                              name=f"lb-{self.name}-listener", daemon=True)
+        self._serve_thread.start()
+        with self._lock:
+            self._started = True
+            records = list(self._targets.values())
+        for record in records:
+            self._start_health_checks(record)
+        return self.port
+
+    def stop(self) -> None:
+        """Stop listening, close client and target connections, end health checks. Safe to call twice."""
+        with self._lock:
+            if not self._started:
+                return
+            self._started = False
+            records = list(self._targets.values()) + list(self._draining.values())
+        for record in records:
+            record.stop.set()
+            record.close_idle()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server.close_open_connections()
+        if self._serve_thread is not None:
+            self._serve_thread.join(timeout=5)
+        with self._changed:
+            self._changed.notify_all()
+
+    def __enter__(self) -> LocalLoadBalancer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------------------- targets
+
+    def set_targets(self, targets: Iterable[Target]) -> None:
+        """Make the registered targets exactly `targets`: new ones start ``initial`` (first health check at
+        once), missing ones go ``draining``. A target whose port changed is registered anew."""
+        wanted: dict[str, Target] = {}
+        for target in targets:
+            if not isinstance(target, Target):
+                raise TypeError(f"load balancer {self.name!r}: targets must be Target(id, port), got {target!r}")
+            if not isinstance(target.port, int) or not 1 <= target.port <= 65535:
+                raise InvalidHealthCheckSettingError(self.name, f"target {target.id!r} port", target.port,
+                                                     "a port from 1 to 65535")
+            wanted[target.id] = target
+        new_records: list[_TargetRecord] = []
+        finished: list[_TargetRecord] = []
+        with self._lock:
+            for target_id, record in list(self._targets.items()):
+                if wanted.get(target_id) != record.target:
+                    del self._targets[target_id]
+                    if self._begin_draining(record):
+                        finished.append(record)
+            for target_id, target in wanted.items():
+                if target_id in self._targets:
+                    continue
+                old_draining = self._draining.pop(target_id, None)
+                if old_draining is not None:      # re-registered while draining: the old one just ends
+                    old_draining.stop.set()
+                record = _TargetRecord(target)
+                self._targets[target_id] = record
+                self._counts.setdefault(target_id, 0)
+                self._pending_events.append((target_id, DRAINING if old_draining else UNUSED, INITIAL))
+                new_records.append(record)
+            self._rebuild_rotation()
+            started = self._started
+        for record in finished:
+            record.close_idle()
+        if started:
+            for record in new_records:
+                self._start_health_checks(record)
+        self._fire_events()
+
+    def _begin_draining(self, record: _TargetRecord) -> bool:
+        """Move `record` to draining (lock held). True when draining already completed (nothing in flight)."""
+        record.stop.set()
+        self._pending_events.append((record.target.id, record.state, DRAINING))
+        record.state, record.reason = DRAINING, DEREGISTRATION_IN_PROGRESS
+        record.description = "Target deregistration is in progress"
+        if record.inflight == 0 or self.deregistration_delay_s == 0:
+            self._pending_events.append((record.target.id, DRAINING, UNUSED))
+            record.state = UNUSED
+            return True
+        self._draining[record.target.id] = record
+        timer = threading.Timer(self.deregistration_delay_s, self._finish_draining, args=(record,))
+        timer.daemon = True
+        timer.start()
+        return False
+
+    def _finish_draining(self, record: _TargetRecord) -> None:
+        with self._lock:
+            if self._draining.get(record.target.id) is not record:
+                return
+            del self._draining[record.target.id]
+            self._pending_events.append((record.target.id, DRAINING, UNUSED))
+            record.state = UNUSED
+        record.close_idle()
+        self._fire_events()
+
+    def _rebuild_rotation(self) -> None:
+        """Recompute the routing lists (lock held)."""
+        self._registered = list(self._targets.values())
+        self._healthy = [record for record in self._registered if record.state == HEALTHY]
+        self._changed.notify_all()
+
+    # ------------------------------------------------------------------------------------------ reporting
+
+    def target_health(self) -> dict[str, str]:
+        """State of every registered or draining target: ``initial``, ``healthy``, ``unhealthy``, ``draining``."""
+        return {target_id: health.state for target_id, health in self.target_health_details().items()}
+
+    def target_health_details(self) -> dict[str, TargetHealth]:
+        """State, ALB reason code (e.g. ``Target.ResponseCodeMismatch``) and description of every target."""
+        with self._lock:
+            records = list(self._targets.values()) + list(self._draining.values())
+            return {record.target.id: TargetHealth(record.state, None if record.state == HEALTHY else record.reason,
+                                                   None if record.state == HEALTHY else record.description)
+                    for record in records}
+
+    def targets(self) -> list[Target]:
+        """The registered targets (draining ones excluded), in registration order."""
+        with self._lock:
+            return [record.target for record in self._targets.values()]
+
+    def request_counts(self) -> dict[str, int]:
+        """Responses each target has given through this load balancer since it was first registered."""
+        with self._lock:
+            return dict(self._counts)
+
+    @property
+    def total_requests(self) -> int:
+        """Client requests received."""
+        return self._total
+
+    @property
+    def failed_requests(self) -> int:
+        """Responses the load balancer generated itself with a 5xx status (502, 503, 504)."""
+        return self._failed
+
+    def wait_healthy(self, n: int, timeout: float) -> bool:
+        """Wait until at least `n` targets are healthy; False if `timeout` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self._healthy) < n:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+            return True
+
+    # -------------------------------------------------------------------------------------- health checks
+
+    def _start_health_checks(self, record: _TargetRecord) -> None:
+        threading.Thread(target=self._health_loop, args=(record,), daemon=True,
+                         name=f"lb-{self.name}-health-{record.target.id}").start()
+
+    def _health_loop(self, record: _TargetRecord) -> None:
+        next_check = time.monotonic()            # the first check runs at once
+        while not record.stop.is_set():
+            with self._lock:
+                if record.state == INITIAL:
+                    record.reason, record.description = INITIAL_HEALTH_CHECKING, "Initial health checks in progress"
+            passed, reason, description = self._check_once(record.target.port)
+            self._record_check(record, passed, reason, description)
+            with self._lock:
+                still_initial = record.state == INITIAL
+            if still_initial and not passed:
+                # A task's app needs a moment to listen after its container starts: while a target is still
+                # "initial", retry soon instead of a full interval later (a lab-friendly shortcut, like the retry).
+                next_check = time.monotonic() + min(self.health_interval_s, INITIAL_RETRY_S)
+            else:
+                next_check += self.health_interval_s     # the time a check takes does not shift the interval
+            now = time.monotonic()
+            if next_check < now:
+                next_check = now
+            if record.stop.wait(next_check - now):
+                return
+
+    def _check_once(self, port: int) -> tuple[bool, str | None, str | None]:
+        connection = _new_connection(port, self.health_timeout_s)
+        try:
+            connection.request("GET", self.health_path, headers={
+                "Host": f"{LOOPBACK}:{port}", "User-Agent": HEALTH_CHECK_USER_AGENT, "Connection": "close"})
+            response = connection.getresponse()
+            response.read(64 * 1024)
+        except TimeoutError:
+            return False, TIMEOUT, "Request timed out"
+        except (OSError, http.client.HTTPException) as error:
+            return False, FAILED_HEALTH_CHECKS, f"Health checks failed: {type(error).__name__}: {error}"
+        finally:
+            connection.close()
+        if response.status in self._matcher_codes:
+            return True, None, None
+        return False, RESPONSE_CODE_MISMATCH, f"Health checks failed with these codes: [{response.status}]"
+
+    def _record_check(self, record: _TargetRecord, passed: bool, reason: str | None,
+                      description: str | None) -> None:
+        with self._lock:
+            if record.stop.is_set() or self._targets.get(record.target.id) is not record:
+                return
+            old = record.state
+            if passed:
+                record.successes, record.failures = record.successes + 1, 0
+                # A new target needs one passing check; an unhealthy one needs healthy_threshold in a row.
+                if old == INITIAL or (old == UNHEALTHY and record.successes >= self.healthy_threshold):
+                    record.state, record.reason, record.description = HEALTHY, None, None
+            elif old == INITIAL and time.monotonic() - record.registered_at < self.health_interval_s:
+                pass      # the quick retries of a new target (see _health_loop) count as one check
+            else:
+                record.failures, record.successes = record.failures + 1, 0
+                if old == UNHEALTHY or record.failures >= self.unhealthy_threshold:
+                    record.state, record.reason, record.description = UNHEALTHY, reason, description
+            if record.state != old:
+                self._pending_events.append((record.target.id, old, record.state))
+                self._rebuild_rotation()
+            went_unhealthy = record.state == UNHEALTHY and old != UNHEALTHY
+        if went_unhealthy:
+            record.close_idle()
+        self._fire_events()
+
+    def _mark_failed(self, record: _TargetRecord, error: BaseException) -> None:
+        """A connection to the target failed: take it out of rotation now, not at the next health check."""
+        with self._lock:
+            if self._targets.get(record.target.id) is not record:
+                return
+            old = record.state
+            record.successes, record.failures = 0, max(record.failures, self.unhealthy_threshold)
+            record.state, record.reason = UNHEALTHY, FAILED_HEALTH_CHECKS
+            record.description = f"Connection to the target failed: {type(error).__name__}: {error}"
+            if old != UNHEALTHY:
+                self._pending_events.append((record.target.id, old, UNHEALTHY))
+                self._rebuild_rotation()
+        record.close_idle()
+        self._fire_events()
+
+    def _fire_events(self) -> None:
+        """Deliver queued state changes to `on_change`, in the order they happened."""
+        with self._event_lock:
+            with self._lock:
+                events, self._pending_events = self._pending_events, []
+            callback = self.on_change
+            if callback is None:
+                return
+            for target_id, old, new in events:
+                try:
+                    callback(target_id, old, new)
+                except Exception:  # noqa: BLE001 - a broken callback must not break routing
+                    log.exception("load balancer %s: on_change callback failed", self.name)
+
+    # -------------------------------------------------------------------------------------------- routing
+
+    def _pick(self, exclude: _TargetRecord | None = None) -> _TargetRecord | None:
+        """The next target round robin (healthy ones, or all registered when none is healthy)."""
+        with self._lock:
+            pool = self._healthy or self._registered
+            if exclude is not None:
+                pool = [record for record in pool if record is not exclude]
+            if not pool:
+                return None
+            record = pool[self._next % len(pool)]
+            self._next += 1
+            record.inflight += 1
+            return record
+
+    def _release(self, record: _TargetRecord, *, answered: bool) -> None:
+        finished = False
+        with self._lock:
+            record.inflight -= 1
+            if answered:
+                self._counts[record.target.id] = self._counts.get(record.target.id, 0) + 1
+            if record.inflight == 0 and self._draining.get(record.target.id) is record:
+                del self._draining[record.target.id]
+                self._pending_events.append((record.target.id, DRAINING, UNUSED))
+                record.state = UNUSED
+                finished = True
+        if finished:
+            record.close_idle()
+            self._fire_events()
+
+    def _proxy(self, handler: _ProxyHandler) -> None:
+        with self._lock:
+            self._total += 1
+        method = handler.command
+        try:
+            body = _read_request_body(handler)
+        except _BodyTooLarge:
+            handler.close_connection = True
+            self._reply(handler, self._error_response(413, "Request Entity Too Large", "request body too large"))
+            return
+        except (ValueError, OSError):
+            handler.close_connection = True
+            self._reply(handler, self._error_response(400, "Bad Request", "malformed request body"))
+            return
+        headers = self._forward_headers(handler, body)
+
+        record = self._pick()
+        if record is None:
+            response = self._error_response(503, "Service Unavailable",
+                                            f"load balancer {self.name} has no registered targets")
+        else:
+            response = self._send_upstream(record, method, handler.path, headers, body)
+        self._reply(handler, response)
+
+    def _send_upstream(self, record: _TargetRecord, method: str, path: str, headers: list[tuple[str, str]],
+                       body: bytes) -> _Response:
+        """Send to `record`; on a failed connection, a GET or HEAD is retried once on another target."""
+        tried_other = False
+        while True:
+            try:
+                response = self._exchange(record, method, path, headers, body)
+            except _UpstreamTimedOut:
+                self._release(record, answered=False)
+                return self._error_response(504, "Gateway Timeout", f"target {record.target.id} did not answer "
+                                                                    f"within {self.idle_timeout_s:g} s")
+            except _UpstreamFailed as failure:
+                self._release(record, answered=False)
+                self._mark_failed(record, failure.error)
+                if method in RETRY_ON_OTHER_TARGET_METHODS and not tried_other:
+                    other = self._pick(exclude=record)
+                    if other is not None:
+                        record, tried_other = other, True
+                        continue
+                return self._error_response(502, "Bad Gateway",
+                                            f"connection to target {record.target.id} failed: {failure.error}")
+            except BaseException:
+                self._release(record, answered=False)
+                raise
+            self._release(record, answered=True)
+            return response
+
+    def _exchange(self, record: _TargetRecord, method: str, path: str, headers: list[tuple[str, str]],
+                  body: bytes) -> _Response:
+        """One request to one target; a stale pooled connection is replaced by a fresh one, transparently."""
+        connection, reused = record.take_connection(self.idle_timeout_s)
+        while True:
+            sent = False
+            try:
+                connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+                for name, value in headers:
+                    connection.putheader(name, value)
+                connection.endheaders(body if body or method in ("POST", "PUT", "PATCH") else None)
+                sent = True
+                quick_ack(connection.sock)
+                upstream = connection.getresponse()
+                payload = upstream.read()
+            except TimeoutError:
+                connection.close()
+                raise _UpstreamTimedOut() from None
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                # A keep-alive connection the target closed while idle: retry on a fresh one when that is safe.
+                if reused and (not sent or method in IDEMPOTENT_METHODS):
+                    connection, reused = _new_connection(record.target.port, self.idle_timeout_s), False
+                    continue
+                raise _UpstreamFailed(error) from None
+            if upstream.will_close or QUICK_ACK is None:
+                connection.close()
+            else:
+                record.give_back(connection)
+            return _Response(upstream.status, upstream.reason, upstream.getheaders(), payload)
+
+    # ------------------------------------------------------------------------------------ request helpers
+
+    def _forward_headers(self, handler: _ProxyHandler, body: bytes) -> list[tuple[str, str]]:
+        connection_tokens = {token.strip().lower() for value in handler.headers.get_all("Connection", [])
+                             for token in value.split(",")}
+        forwarded_for = None
+        headers: list[tuple[str, str]] = []
+        for name, value in handler.headers.items():
+            lower = name.lower()
+            if lower in HOP_BY_HOP_HEADERS or lower in connection_tokens or lower in ("content-length", "expect"):
+                continue
+            if lower == "x-forwarded-for":
+                forwarded_for = value if forwarded_for is None else f"{forwarded_for}, {value}"
+                continue
+            if lower in ("x-forwarded-port", "x-forwarded-proto"):
+                continue
+            headers.append((name, value))
+        if not any(name.lower() == "host" for name, _ in headers):
+            headers.append(("Host", f"{LOOPBACK}:{self.port}"))
+        client = handler.client_address[0]
+        headers.append(("X-Forwarded-For", client if forwarded_for is None else f"{forwarded_for}, {client}"))
+        headers.append(("X-Forwarded-Port", str(self.port)))
+        headers.append(("X-Forwarded-Proto", "http"))
+        if body or handler.command in ("POST", "PUT", "PATCH"):
+            headers.append(("Content-Length", str(len(body))))
+        return headers
+
+    def _error_response(self, status: int, reason: str, message: str) -> _Response:
+        body = (json.dumps({"error": reason, "message": message, "load_balancer": self.name}) + "\n").encode()
+        return _Response(status, reason, [("Server", "ecsdojo-lb"), ("Content-Type", "application/json")], body,
+                         from_target=False)
+
+    def _reply(self, handler: _ProxyHandler, response: _Response) -> None:
+        if not response.from_target and response.status >= 500:
+            with self._lock:
+                self._failed += 1
+        no_body = response.status in (204, 304) or 100 <= response.status < 200
+        head = handler.command == "HEAD"
+        try:
+            handler.send_response_only(response.status, response.reason)
+            upstream_length = None
+            for name, value in response.headers:
+                lower = name.lower()
+                if lower == "content-length":
+                    upstream_length = value
+                    continue
+                if lower in HOP_BY_HOP_HEADERS:
+                    continue
+                handler.send_header(name, value)
+            if not no_body:
+                length = upstream_length if head and upstream_length is not None else len(response.body)
+                handler.send_header("Content-Length", str(length))
+            if handler.close_connection:
+                handler.send_header("Connection", "close")
+            elif handler.request_version == "HTTP/1.0":
+                handler.send_header("Connection", "keep-alive")
+            handler.end_headers()
+            if not no_body and not head and response.body:
+                handler.wfile.write(response.body)
+        except OSError:
+            handler.close_connection = True      # the client went away
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _read_request_body(handler: BaseHTTPRequestHandler) -> bytes:
+    """The request body, from Content-Length or chunked transfer coding."""
+    if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
+        chunks, total = [], 0
+        while True:
+            size_line = handler.rfile.readline(1024)
+            if not size_line:
+                raise ValueError("truncated chunked body")
+            size = int(size_line.split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while handler.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass                      # trailers
+                return b"".join(chunks)
+            total += size
+            if total > MAX_REQUEST_BODY_BYTES:
+                raise _BodyTooLarge()
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline(1024)
+    length = handler.headers.get("Content-Length")
+    if not length:
+        return b""
+    size = int(length)
+    if size < 0:
+        raise ValueError("negative Content-Length")
+    if size > MAX_REQUEST_BODY_BYTES:
+        raise _BodyTooLarge()
+    body = handler.rfile.read(size)
+    if len(body) != size:
+        raise ValueError("truncated body")
+    return body
