@@ -60,6 +60,7 @@ def burn_cpu(milliseconds: int) -> float:
 class DemoHandler(BaseHTTPRequestHandler):
     server_version = "ecsdojo-app"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # headers and body go out at once on keep-alive connections
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         if os.environ.get("APP_ACCESS_LOG") == "1":

@@ -163,7 +163,9 @@ def test_the_load_balancer_keeps_answering_while_a_task_heals(ecs, local):
         return len(seen) == 2
 
     wait_for(both_answer, timeout=30, message="both tasks to answer through the load balancer")
-    victim = local.tasks("my-cluster")[0]
+    victim = next((t for t in local.tasks("my-cluster") if t.last_status == "RUNNING"), None)
+    assert victim is not None, ([(t.id[:8], t.last_status, t.desired_status) for t in local.tasks("my-cluster")],
+                               local.service_events("my-cluster", "my-service")[:6])
     local.runtime.kill(victim.containers[0].runtime_id)
     failures = 0
     for _ in range(60):

@@ -20,6 +20,13 @@ from ecsdojo.lb import LocalLoadBalancer, Target
 log = logging.getLogger(__name__)
 
 SYNC_INTERVAL_S = 0.25
+# A floor for compressed health-check intervals: a new container needs about a second to listen, and an
+# interval of a few hundred milliseconds would mark it unhealthy (and have it replaced) before it could answer.
+MIN_WALL_INTERVAL_S = 1.0
+# Wall seconds a new task's target may be unhealthy before the scheduler replaces it. ECS's own timing
+# (2 failed checks × 30 s, plus healthCheckGracePeriodSeconds) is far longer; compressed by `speed` it
+# could fall below the time a container takes to start listening.
+NEW_TARGET_GRACE_S = 5.0
 
 
 class BalancerReconciler:
@@ -92,6 +99,9 @@ class BalancerReconciler:
             targets = wanted.get(group, [])
             balancer.set_targets([Target(task.id, port) for task, port, _ in targets])
             self._announce(group, targets)
+            for target_id, state in balancer.target_health().items():
+                if state == "unhealthy":
+                    self._replace_unhealthy(self.listener_info[arn], target_id)
 
     def _open(self, info: dict[str, Any], group) -> None:
         clock = self.plane.clock
@@ -103,7 +113,8 @@ class BalancerReconciler:
         matcher = (getattr(group, "matcher", None) or {}).get("HttpCode", "200")
         balancer = LocalLoadBalancer(
             name=info["load_balancer_name"], health_path=health_path,
-            health_interval_s=max(clock.wall(interval), 0.2), health_timeout_s=max(clock.wall(timeout), 1.0),
+            health_interval_s=max(clock.wall(interval), MIN_WALL_INTERVAL_S),
+            health_timeout_s=max(clock.wall(timeout), 1.0),
             healthy_threshold=min(max(healthy, 1), 10), unhealthy_threshold=min(max(unhealthy, 1), 10),
             matcher=matcher, on_change=lambda target, old, new, info=info: self._on_change(info, target, new))
         balancer.start(info["port"])
@@ -143,9 +154,11 @@ class BalancerReconciler:
                                                         f"(target-group {group})"))
 
     def _on_change(self, info: dict[str, Any], target_id: str, new: str) -> None:
+        if new == "unhealthy":
+            self._wake.set()
+
+    def _replace_unhealthy(self, info: dict[str, Any], target_id: str) -> None:
         """An unhealthy target past the service's grace period: the scheduler replaces its task."""
-        if new != "unhealthy":
-            return
         plane = self.plane
         with plane.lock:
             task = next((t for t in plane.tasks.values() if t.id == target_id), None)
@@ -153,6 +166,7 @@ class BalancerReconciler:
                 return
             record = plane.services.get((task.cluster, task.service))
             grace = plane.clock.wall(record.settings.health_check_grace_period_s) if record else 0
+            grace = max(grace, NEW_TARGET_GRACE_S)
             if task.health_since is not None and plane.clock.monotonic() - task.health_since < grace:
                 return
             task.desired_status = "STOPPED"

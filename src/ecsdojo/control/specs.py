@@ -24,6 +24,9 @@ STOP_TIMEOUT_DEFAULT = 30
 # Floors that keep compressed health checks meaningful (a python3 probe needs ~0.1-0.3 s to start).
 MIN_WALL_INTERVAL_S = 0.5
 MIN_WALL_TIMEOUT_S = 1.5
+# Failures inside the start period do not count and a success ends it at once, so this floor costs a healthy
+# app nothing, and keeps compressed checks from condemning an app that has not started listening yet.
+MIN_WALL_START_PERIOD_S = 2.0
 
 
 def runtime_name(cluster: str, task_id: str, container: str) -> str:
@@ -39,7 +42,7 @@ def health_check_spec(health_check: Mapping[str, Any] | None, clock: Clock) -> H
         interval_s=max(clock.wall(health_check.get("interval", HEALTH_INTERVAL_DEFAULT)), MIN_WALL_INTERVAL_S),
         timeout_s=max(clock.wall(health_check.get("timeout", HEALTH_TIMEOUT_DEFAULT)), MIN_WALL_TIMEOUT_S),
         retries=int(health_check.get("retries", HEALTH_RETRIES_DEFAULT)),
-        start_period_s=clock.wall(health_check.get("startPeriod", 0)),
+        start_period_s=max(clock.wall(health_check.get("startPeriod", 0)), MIN_WALL_START_PERIOD_S),
     )
 
 
