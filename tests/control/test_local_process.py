@@ -1,0 +1,44 @@
+"""LocalECS on the process runtime (machines without Docker): the same control plane, simulated containers."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from ecsdojo.control.local import LocalECS
+from tests.conftest import wait_for
+
+
+@pytest.fixture
+def local():
+    with LocalECS(speed=20, runtime="process", load_balancers=False) as running:
+        yield running
+
+
+def test_a_service_runs_heals_and_reports_on_local_processes(local):
+    assert local.runtime.simulated
+    ecs = local.client("ecs")
+    ecs.create_cluster(clusterName="my-cluster")
+    ecs.register_task_definition(family="my-task", containerDefinitions=[{
+        "name": "web", "image": "ecsdojo/app:latest", "memory": 128,
+        "portMappings": [{"containerPort": 8080, "hostPort": 0}]}])
+    ecs.create_service(cluster="my-cluster", serviceName="my-service", taskDefinition="my-task", desiredCount=2,
+                       launchType="EC2")
+    local.wait_for_service("my-cluster", "my-service", timeout=30)
+    victim = local.tasks("my-cluster")[0]
+    port = victim.containers[0].host_ports[8080]
+
+    def answer(path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+                return json.loads(response.read())
+        except OSError:
+            return None
+
+    assert wait_for(lambda: answer("/"), timeout=15, message="the process to answer")["ecs_task_arn"] == victim.arn
+    answer("/crash?code=4")
+    wait_for(lambda: victim.last_status == "STOPPED", timeout=20, message="the crashed task to stop")
+    assert victim.containers[0].exit_code == 4 and victim.stop_code == "EssentialContainerExited"
+    local.wait_for_service("my-cluster", "my-service", running=2, timeout=30)
