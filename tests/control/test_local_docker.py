@@ -229,3 +229,33 @@ def test_the_lessons_cli_commands_run_verbatim_against_dojo_up(docker_client, ap
     leftovers = [c for c in docker_client.containers.list(all=True, filters={"label": "ecsdojo.managed=true"})
                  if c.labels.get("ecsdojo.owner-pid") == str(up.pid)]
     assert leftovers == []
+
+
+def test_containers_of_a_killed_session_are_swept_by_the_next_start(docker_client, app_image, tmp_path):
+    """A crashed kernel (SIGKILL) leaves containers; the next LocalECS start removes them by label."""
+    script = tmp_path / "crashing_kernel.py"
+    script.write_text(
+        "import sys\n"
+        "from ecsdojo.control.local import LocalECS\n"
+        "local = LocalECS(speed=20, runtime='docker', load_balancers=False).start()\n"
+        "ecs = local.client('ecs')\n"
+        "ecs.create_cluster(clusterName='c')\n"
+        "ecs.register_task_definition(family='t', containerDefinitions=[{'name': 'web', "
+        "'image': 'ecsdojo/app:latest', 'memory': 64}])\n"
+        "ecs.create_service(cluster='c', serviceName='s', taskDefinition='t', desiredCount=2)\n"
+        "local.wait_for_service('c', 's', timeout=60)\n"
+        "print('ready', flush=True)\n"
+        "import time; time.sleep(600)\n")
+    kernel = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert kernel.stdout.readline().strip() == "ready"
+        left = lambda: [c for c in docker_client.containers.list(all=True, filters={"label": "ecsdojo.managed=true"})  # noqa: E731
+                        if c.labels.get("ecsdojo.owner-pid") == str(kernel.pid)]
+        assert len(left()) == 2
+    finally:
+        kernel.kill()
+        kernel.wait()
+    assert len(left()) == 2, "a SIGKILLed process cannot clean up: its containers stay until the next start"
+    with LocalECS(speed=20, runtime="docker", load_balancers=False) as local:
+        assert local.swept_orphans >= 2
+    assert left() == []
