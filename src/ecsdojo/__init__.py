@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "LocalECS": "ecsdojo.control.local",
     "MotoServer": "ecsdojo.cloud",
-    "ProgressStore": "ecsdojo.progress",
+    "ProgressStore": "ecsdojo.progress_store",
     "check": "ecsdojo.grading.checks",
     "hint": "ecsdojo.grading.checks",
     "progress": "ecsdojo.grading.checks",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecsdojo.progress import ProgressStore
+from ecsdojo.progress_store import ProgressStore
 from ecsdojo.quiz.bank import Question, load_bank
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from ecsdojo.cli import main
-from ecsdojo.progress import ProgressStore
+from ecsdojo.progress_store import ProgressStore
 from ecsdojo.quiz.bank import arrange, find_bank
 
 from .conftest import BAD_BANKS, GOOD_BANKS, raw_question

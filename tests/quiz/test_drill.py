@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from ecsdojo.progress import ReviewCard
+from ecsdojo.progress_store import ReviewCard
 from ecsdojo.quiz.bank import arrange, find_bank, load_banks
 from ecsdojo.quiz.drill import (DAY, due_questions, interview_questions, rating_for, record_result, run_drill,
                                 run_quiz, schedule)

@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from ecsdojo.progress import ReviewCard
+from ecsdojo.progress_store import ReviewCard
 from ecsdojo.quiz.drill import DAY
 from ecsdojo.quiz.widgets import (InterviewView, MatchingView, MultipleView, NumericView, OrderingView,
                                   SingleView, TrueFalseView, mock_interview, quiz, review)

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from ecsdojo.progress import default_home
+from ecsdojo.progress_store import default_home
 from ecsdojo.runtime.base import alive
 
 DEFAULT_PORT = 4599

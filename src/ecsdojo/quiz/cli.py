@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from ecsdojo.progress import ProgressStore
+from ecsdojo.progress_store import ProgressStore
 from ecsdojo.quiz.bank import (DIFFICULTIES, OFFICIAL_DOC_HOSTS, QUESTION_TYPES, BankNotFound, BankSet,
                                BanksFolderNotFound, find_bank, load_banks, matching_questions)
 from ecsdojo.quiz.drill import run_drill, run_quiz

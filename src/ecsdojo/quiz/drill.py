@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ecsdojo.progress import ProgressStore, ReviewCard
+from ecsdojo.progress_store import ProgressStore, ReviewCard
 from ecsdojo.quiz.bank import BankSet, Question, arrange, matching_questions
 from ecsdojo.quiz.scoring import Outcome, score_answer
 

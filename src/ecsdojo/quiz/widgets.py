@@ -27,7 +27,7 @@ from typing import Any
 import ipywidgets as widgets
 from traitlets import TraitError
 
-from ecsdojo.progress import ProgressStore, QuizAnswer
+from ecsdojo.progress_store import ProgressStore, QuizAnswer
 from ecsdojo.quiz.bank import BankIssue, Question, arrange, find_bank, load_banks, matching_questions
 from ecsdojo.quiz.drill import (RATING_GUIDE, allowed_minutes, due_questions, interview_questions, next_due_text,
                                 record_result)

@@ -1,0 +1,301 @@
+"""`dojo release`: generate the learner notebooks in `notebooks/` from the instructor's `solutions/`.
+
+One transformation per step, each a pure function of a cell's source:
+
+1. ``stub_solutions``       every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` region becomes
+                            ``# YOUR CODE HERE`` + ``raise NotImplementedError(...)``;
+2. ``strip_hidden_checks``  hidden-check regions are removed;
+3. ``seal_checks``          ``check(..., expect=3, hint=...)`` becomes ``check(..., sealed="dojo1:...")``;
+4. ``clear_outputs``        outputs of exercise and check cells are cleared; exercise and check cells
+                            are tagged ``raises-exception`` (nbval and "Run all" go on past a stub),
+                            check cells are marked not editable/deletable. Everything else is kept.
+
+The released notebook keeps every cell id of its source (grading restores check cells by id) and
+carries ``metadata.ecsdojo`` = {module, title, source, checks: {id: points}, digest}.
+
+Safety: the release folder holds generated notebooks only. A release refuses to run when that folder
+holds a notebook it did not generate (a learner's own copy) or one edited since it was released
+(``--force`` overwrites edited ones), and when it is the solutions folder. Running it twice changes
+nothing. Example::
+
+    plan = plan_release(Path("solutions"), Path("notebooks"))
+    plan.stale           # what would change; [] when notebooks/ is up to date
+    apply_release(plan)
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecsdojo.grading.markers import (
+    CellLocation,
+    MarkerError,
+    ParsedNotebook,
+    find_checks,
+    module_from_filename,
+    read_notebook,
+    scan_markers,
+)
+from ecsdojo.grading.seal import SealedSpec
+from ecsdojo.grading.tally import METADATA_KEY
+
+STUB_LINES = ("# YOUR CODE HERE", 'raise NotImplementedError("replace this line with your code")')
+HIDDEN_PLACEHOLDER = "# Hidden checks run here when this notebook is graded."
+RAISES_TAG = "raises-exception"
+
+
+class ReleaseRefused(Exception):
+    """The release would overwrite something that is not a generated notebook."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        super().__init__(f"{path}: {reason}; nothing was written")
+        self.path = str(path)
+
+
+# ---- steps (pure functions of one cell's source) --------------------------------------------------
+def stub_solutions(source: str, where: CellLocation) -> str:
+    """Replace each solution region by the stub, indented like its BEGIN marker."""
+    markers = scan_markers(source, where)
+    lines = source.splitlines()
+    for begin, end in reversed(markers.solution_regions):
+        indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
+        lines[begin:end + 1] = [indent + line for line in STUB_LINES]
+    return "\n".join(lines)
+
+
+def strip_hidden_checks(source: str, where: CellLocation, *, keep_code: bool = False) -> str:
+    """Remove hidden-check regions (with ``keep_code``: only their marker lines, for grading)."""
+    markers = scan_markers(source, where)
+    lines = source.splitlines()
+    for begin, end in reversed(markers.hidden_regions):
+        if keep_code:
+            del lines[end]
+            del lines[begin]
+        else:
+            del lines[begin:end + 1]
+    text = "\n".join(lines).strip("\n")
+    if not text.strip() and markers.hidden_regions and not keep_code:
+        return HIDDEN_PLACEHOLDER
+    return text
+
+
+def seal_checks(source: str, where: CellLocation, *, module: str, module_total: float | None) -> str:
+    """Rewrite every authored check() call so that it carries a sealed spec instead of its answer."""
+    calls = find_checks(source, where, module=module)
+    for call in sorted(calls, key=lambda c: c.start, reverse=True):
+        if call.sealed is not None:
+            continue
+        spec = SealedSpec.build(call.check_id, expect=call.expect, has_expect=call.has_expect, how=call.how,
+                                hint=call.hint, extra_hints=call.extra_hints, explain=call.explain,
+                                module_total=module_total)
+        line_start = source.rfind("\n", 0, call.start) + 1
+        indent = " " * (call.start - line_start + len("check("))
+        arguments = [call.id_source, call.value_source, *(f"{name}={text}" for name, text in call.visible_keywords)]
+        text = f"check({', '.join(arguments)},\n{indent}sealed={json.dumps(spec.encode())})"
+        source = source[:call.start] + text + source[call.end:]
+    return source
+
+
+def _tag(cell: dict[str, Any], tag: str) -> None:
+    tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+    if tag not in tags:
+        tags.append(tag)
+
+
+def clear_outputs(cell: dict[str, Any]) -> None:
+    if cell.get("cell_type") == "code":
+        cell["outputs"] = []
+        cell["execution_count"] = None
+
+
+def source_digest(cells: list[dict[str, Any]]) -> str:
+    """A digest of the cells' types and sources: tells an edited notebook from an executed one."""
+    text = json.dumps([[cell.get("cell_type"), _joined(cell.get("source", ""))] for cell in cells])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _joined(source: Any) -> str:
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+# ---- whole notebooks ------------------------------------------------------------------------------
+def released_notebook(nb: Any, parsed: ParsedNotebook, *, source_name: str) -> Any:
+    """The learner's notebook for one solutions notebook (a new node; `nb` is not changed)."""
+    out = copy.deepcopy(nb)
+    module_total = parsed.visible_total
+    for cell, info in zip(out.cells, parsed.cells):
+        where = CellLocation(parsed.path, info.index, info.cell_id)
+        if info.kind == "exercise":
+            cell.source = stub_solutions(info.source, where)
+            clear_outputs(cell)
+            _tag(cell, RAISES_TAG)
+        elif info.kind == "check":
+            text = strip_hidden_checks(info.source, where)
+            cell.source = seal_checks(text, where, module=parsed.module, module_total=module_total)
+            clear_outputs(cell)
+            _tag(cell, RAISES_TAG)
+            cell.metadata["editable"] = False
+            cell.metadata["deletable"] = False
+    out.metadata[METADATA_KEY] = {
+        "module": parsed.module,
+        "title": parsed.title,
+        "source": source_name,
+        "checks": {call.check_id: call.points for call in parsed.visible_checks},
+        "digest": source_digest(out.cells),
+    }
+    if out.get("nbformat_minor", 0) < 5:
+        out.nbformat_minor = 5
+    return out
+
+
+def graded_check_sources(parsed: ParsedNotebook) -> dict[str, str]:
+    """Cell id -> the source a check cell runs with when grading: sealed, hidden checks included."""
+    sources = {}
+    for info in parsed.cells_of_kind("check"):
+        where = CellLocation(parsed.path, info.index, info.cell_id)
+        text = strip_hidden_checks(info.source, where, keep_code=True)
+        sources[info.cell_id] = seal_checks(text, where, module=parsed.module, module_total=parsed.visible_total)
+    return sources
+
+
+def notebook_text(nb: Any) -> str:
+    """The exact file text a notebook is written as (deterministic)."""
+    import nbformat
+
+    text = nbformat.writes(nb, version=4)
+    return text if text.endswith("\n") else text + "\n"
+
+
+# ---- the release folder ---------------------------------------------------------------------------
+@dataclass
+class ReleasePlan:
+    """What a release would do. `stale` is empty when the out folder is up to date."""
+
+    solutions_dir: Path
+    out_dir: Path
+    writes: dict[Path, str] = field(default_factory=dict)       # target -> new text (only changed ones)
+    unchanged: list[Path] = field(default_factory=list)
+    removes: list[Path] = field(default_factory=list)           # generated notebooks whose source is gone
+    errors: list[str] = field(default_factory=list)             # bad solutions notebooks (others go on)
+    edited: list[Path] = field(default_factory=list)            # generated notebooks edited since release
+
+    @property
+    def stale(self) -> list[Path]:
+        return sorted([*self.writes, *self.removes])
+
+
+def _released_meta(path: Path) -> dict[str, Any] | None:
+    """metadata.ecsdojo of a notebook the release generated, else None."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get(METADATA_KEY)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return meta if isinstance(meta, dict) and "source" in meta and "digest" in meta else None
+
+
+def _was_edited(path: Path) -> bool:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return source_digest(data.get("cells", [])) != data["metadata"][METADATA_KEY]["digest"]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def solution_notebooks(solutions_dir: Path) -> list[Path]:
+    return sorted(solutions_dir.glob("*.ipynb")) if solutions_dir.is_dir() else []
+
+
+def plan_release(solutions_dir: str | os.PathLike, out_dir: str | os.PathLike) -> ReleasePlan:
+    """Work out the release without writing anything. Raises ReleaseRefused for an unsafe out folder."""
+    solutions_dir, out_dir = Path(solutions_dir), Path(out_dir)
+    plan = ReleasePlan(solutions_dir, out_dir)
+    sources = solution_notebooks(solutions_dir)
+    if not sources:
+        return plan
+    solutions_abs, out_abs = solutions_dir.resolve(), out_dir.resolve()
+    if _inside(out_abs, solutions_abs) or _inside(solutions_abs, out_abs):
+        raise ReleaseRefused(out_dir, f"the release folder must be apart from the solutions folder {solutions_dir}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ReleaseRefused(out_dir, "is not a folder")
+    existing = {path.name: path for path in sorted(out_dir.glob("*.ipynb"))} if out_dir.is_dir() else {}
+    for path in existing.values():
+        if _released_meta(path) is None:
+            raise ReleaseRefused(path, "is not a notebook `dojo release` generated; the release folder holds "
+                                       "generated notebooks only (keep your own work in another folder)")
+    modules: dict[str, Path] = {}
+    for source in sources:
+        module = module_from_filename(source.name)
+        if module in modules:
+            plan.errors.append(f"{source}: module {module} already comes from {modules[module]}")
+            continue
+        try:
+            nb, parsed = read_notebook(source)
+            text = notebook_text(released_notebook(nb, parsed, source_name=source.name))
+        except MarkerError as error:
+            plan.errors.append(str(error))
+            if module is not None:
+                modules[module] = source
+            continue
+        if module is not None:
+            modules[module] = source
+        target = out_dir / source.name
+        current = existing.get(source.name)
+        if current is not None and current.read_text(encoding="utf-8") == text:
+            plan.unchanged.append(target)
+            continue
+        if current is not None and _was_edited(current):
+            plan.edited.append(target)
+        plan.writes[target] = text
+    released = {source.name for source in sources}
+    for name, path in existing.items():
+        if name not in released:
+            if _was_edited(path):
+                plan.edited.append(path)
+            plan.removes.append(path)
+    return plan
+
+
+def apply_release(plan: ReleasePlan, *, force: bool = False) -> None:
+    """Write the plan. Refuses (writing nothing) when a generated notebook was edited, unless `force`."""
+    if plan.edited and not force:
+        names = ", ".join(str(path) for path in plan.edited)
+        raise ReleaseRefused(names, "edited since it was released (someone worked in the release folder); "
+                                    "save that work elsewhere, or pass --force to overwrite it")
+    if plan.writes:
+        plan.out_dir.mkdir(parents=True, exist_ok=True)
+    for target, text in plan.writes.items():
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    for path in plan.removes:
+        path.unlink(missing_ok=True)
+
+
+def release(solutions_dir: str | os.PathLike = "solutions", out_dir: str | os.PathLike = "notebooks", *,
+            force: bool = False) -> ReleasePlan:
+    """Plan and apply a release; returns the plan (its `errors` list bad solutions notebooks).
+
+    Example::
+
+        release("solutions", "notebooks").writes    # {} on a second run
+    """
+    plan = plan_release(solutions_dir, out_dir)
+    apply_release(plan, force=force)
+    return plan

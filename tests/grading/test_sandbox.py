@@ -1,0 +1,56 @@
+"""The docker sandbox: a pure argv builder, and a real graded run inside a container."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from nbformat.v4 import new_code_cell
+
+from ecsdojo.grading.grade import GradeOptions, grade
+from ecsdojo.grading.sandbox import OWNER_LABEL, DockerLimits, docker_kernel_argv, local_kernel_env
+
+from .conftest import RIGHT, make_submission, release_course
+
+
+def test_does_the_docker_kernel_run_without_network_and_with_limits():
+    argv = docker_kernel_argv(image="ecsdojo/app:latest", workdir=Path("/tmp/g/s1"), run_label="r1",
+                              mounts=["/venv/site-packages", "/src"], limits=DockerLimits("512m", 0.5, 64))
+    text = " ".join(argv)
+    for flags in ("--network none", "--memory 512m", "--memory-swap 512m", "--cpus 0.5", "--pids-limit 64",
+                  "--read-only", "--cap-drop ALL", "--init", f"--label {OWNER_LABEL}=grading",
+                  "--label ecsdojo.grade-run=r1", "-v /venv/site-packages:/venv/site-packages:ro",
+                  "-v /src:/src:ro", "-v /tmp/g/s1:/tmp/g/s1:rw", "-e PYTHONPATH=/venv/site-packages:/src",
+                  "-e DOJO_HOME=/tmp/g/s1/home", "--entrypoint python3 ecsdojo/app:latest -m ipykernel_launcher"):
+        assert flags in text, flags
+    assert "-p" not in argv and "--publish" not in argv
+
+
+def test_does_a_local_kernel_get_its_own_dojo_home(tmp_path):
+    env = local_kernel_env(tmp_path, base={"DOJO_HOME": "/home/learner/.ecsdojo", "PATH": "/bin"})
+    assert env["DOJO_HOME"] == str(tmp_path / "home") and env["PATH"] == "/bin"
+
+
+# A learner cell that ends the notebook's run with sys.exit(9) when any network interface besides
+# loopback exists (it sends no traffic).
+PROBE = ("import socket, sys\n"
+         "if [name for _, name in socket.if_nameindex()] != ['lo']:\n"
+         "    sys.exit(9)")
+
+
+@pytest.mark.docker
+def test_does_docker_sandbox_grade_in_a_container_without_network(docker_client, app_image, tmp_path):
+    assert [name for _, name in socket.if_nameindex()] != ["lo"], "the probe needs a host with a network"
+    solutions, notebooks = release_course(tmp_path)
+    submission = make_submission(notebooks / "01_basics.ipynb", tmp_path / "sub" / "01_basics.ipynb", answers=RIGHT,
+                                 edit=lambda nb: nb.cells.insert(2, new_code_cell(PROBE)))
+    try:
+        [result] = grade([str(submission)], workers=1, options=GradeOptions(
+            solutions_dir=solutions, sandbox="docker", image=app_image, cell_timeout=60, notebook_timeout=120))
+        assert (result.status, result.points) == ("ok", 6), result.notes
+    finally:
+        leftovers = docker_client.containers.list(all=True, filters={"label": f"{OWNER_LABEL}=grading"})
+        for container in leftovers:
+            container.remove(force=True)
+    assert leftovers == []

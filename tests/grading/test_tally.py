@@ -1,0 +1,57 @@
+"""The learner's per-module table: from the progress store, full points from the released notebooks."""
+
+from __future__ import annotations
+
+from ecsdojo.cli import main
+from ecsdojo.grading.tally import ProgressTable, progress, read_catalogue
+from ecsdojo.progress_store import ProgressStore
+
+
+def record(store, module, check_id, points, max_points, passed=True):
+    store.record_check(module=module, check_id=check_id, points=points, max_points=max_points, passed=passed)
+
+
+def test_does_the_table_use_full_module_points_from_the_release(course):
+    _, notebooks = course
+    store = ProgressStore()
+    record(store, "01", "m01.answer", 0, 2, passed=False)
+    record(store, "01", "m01.answer", 2, 2)                  # the best attempt counts
+    record(store, "01", "m01.running", 1.5, 2)
+    table = ProgressTable.load(store=store, notebooks=[notebooks])
+    assert [(r.module, r.title, r.points, r.max_points, r.passed, r.checks) for r in table.rows] == [
+        ("01", "Basics", 3.5, 5, 2, 3), ("02", "Extra", 0, 1, 0, 1)]
+    text = str(table)
+    assert "1       Basics  3.5/5   2/3" in text and "Total" in text and "3.5/6" in text
+    html = table._repr_html_()
+    assert html.startswith('<table class="ecsdojo-progress">') and "<td>Basics</td>" in html
+
+
+def test_does_the_table_work_without_released_notebooks(tmp_path):
+    store = ProgressStore()
+    record(store, "07", "m07.x", 1, 3)
+    table = ProgressTable.load(store=store, notebooks=[tmp_path])
+    assert [(r.module, r.points, r.max_points) for r in table.rows] == [("07", 1, 3)]
+    assert "No checks recorded yet" in str(ProgressTable(()))
+
+
+def test_does_read_catalogue_skip_notebooks_that_are_not_released(tmp_path):
+    (tmp_path / "junk.ipynb").write_text("{broken")
+    assert read_catalogue([tmp_path, tmp_path / "missing"]) == {}
+
+
+def test_is_progress_a_widget_in_notebooks(course):
+    _, notebooks = course
+    box = progress(widget=True, notebooks=[notebooks])
+    view, button = box.children
+    assert "Basics" in view.value and "0/5" in view.value
+    record(ProgressStore(), "01", "m01.answer", 2, 2)
+    button.click()
+    assert "2/5" in view.value
+
+
+def test_does_dojo_progress_print_the_learners_table(course, capsys):
+    _, notebooks = course
+    record(ProgressStore(), "02", "m02.cluster-name", 1, 1)
+    assert main(["progress", "--notebooks", str(notebooks)]) == 0
+    out = capsys.readouterr().out
+    assert "Extra" in out and "1/1" in out and "0/5" in out
