@@ -35,8 +35,8 @@ test: install-test
 	$(DOJO) images build --if-engine
 	$(DOJO) release --check
 	$(PYTEST) tests
-	$(PYTEST) -p no:cacheprovider --nbval --nbval-sanitize-with labs/nbval-sanitize.cfg --nbval-cell-timeout=300 solutions
-	$(PYTEST) -p no:cacheprovider --nbval-lax --nbval-cell-timeout=300 notebooks
+	DOJO_HOME=$$(mktemp -d) $(PYTEST) -p no:cacheprovider --nbval --nbval-sanitize-with labs/nbval-sanitize.cfg --nbval-cell-timeout=300 solutions
+	DOJO_HOME=$$(mktemp -d) $(PYTEST) -p no:cacheprovider --nbval-lax --nbval-cell-timeout=300 notebooks
 
 unit: install-test
 	$(PYTEST) tests -m "not docker"
