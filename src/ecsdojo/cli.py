@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "ecsdojo.quiz.cli",        # quiz, drill
     "ecsdojo.load",            # load
     "ecsdojo.benchmarks",      # bench heal
+    "ecsdojo.bench_scale",     # bench scale
 )
 
 

@@ -217,8 +217,8 @@ def test_the_lessons_cli_commands_run_verbatim_against_dojo_up(docker_client, ap
             return body["services"][0]["runningCount"] == 5
 
         wait_for(five_running, timeout=60, interval=0.5, message="5 running tasks")
-        listed = docker_client.containers.list(filters={"label": "ecsdojo.cluster=my-cluster", "status": "running"})
-        mine = [c for c in listed if c.labels.get("ecsdojo.owner-pid") == str(up.pid)]
+        mine = docker_client.containers.list(sparse=True, filters={
+            "label": ["ecsdojo.cluster=my-cluster", f"ecsdojo.owner-pid={up.pid}"], "status": "running"})
         assert len(mine) == 5
         status = subprocess.run([sys.executable, "-m", "ecsdojo", "status"], env=env, capture_output=True, text=True,
                                 timeout=30)
@@ -226,8 +226,8 @@ def test_the_lessons_cli_commands_run_verbatim_against_dojo_up(docker_client, ap
     finally:
         os.killpg(up.pid, signal.SIGINT)
         up.wait(timeout=60)
-    leftovers = [c for c in docker_client.containers.list(all=True, filters={"label": "ecsdojo.managed=true"})
-                 if c.labels.get("ecsdojo.owner-pid") == str(up.pid)]
+    leftovers = docker_client.containers.list(all=True, sparse=True,
+                                              filters={"label": [f"ecsdojo.owner-pid={up.pid}"]})
     assert leftovers == []
 
 
@@ -249,8 +249,8 @@ def test_containers_of_a_killed_session_are_swept_by_the_next_start(docker_clien
     kernel = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
         assert kernel.stdout.readline().strip() == "ready"
-        left = lambda: [c for c in docker_client.containers.list(all=True, filters={"label": "ecsdojo.managed=true"})  # noqa: E731
-                        if c.labels.get("ecsdojo.owner-pid") == str(kernel.pid)]
+        left = lambda: docker_client.containers.list(  # noqa: E731
+            all=True, sparse=True, filters={"label": [f"ecsdojo.owner-pid={kernel.pid}"]})
         assert len(left()) == 2
     finally:
         kernel.kill()

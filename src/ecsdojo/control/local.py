@@ -38,7 +38,7 @@ class LocalECS:
     def __init__(self, *, speed: float = 1.0, runtime: Runtime | str | None = None, instances: int = 2,
                  instance_cpu: int = 2048, instance_memory: int = 4096, region: str = REGION, port: int = 0,
                  load_balancers: bool = True, point_environment: bool = True,
-                 snapshot_path: str | os.PathLike | None = None) -> None:
+                 snapshot_path: str | os.PathLike | None = None, autoscaling: bool = True) -> None:
         self.clock = Clock(speed)
         self.region = region
         self.session = f"s{uuid.uuid4().hex[:10]}"
@@ -56,6 +56,9 @@ class LocalECS:
         self.plane: ControlPlane | None = None
         self.balancers: Any = None
         self.swept_orphans = 0
+        self._autoscaling = autoscaling
+        self.autoscaling: Any = None          # control/autoscaling.py: metrics, alarms, scaling policies
+        self.timeline = _scaling_timeline(self.clock)   # what auto scaling saw and did, on ECS time
 
     # ---- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> LocalECS:
@@ -85,6 +88,13 @@ class LocalECS:
                 self.balancers.start()
                 stack.callback(self.balancers.stop)
                 self.plane.snapshot_extra = self.balancers.snapshot
+            if self._autoscaling:
+                from ecsdojo.control.autoscaling import AutoScaling
+
+                self.autoscaling = AutoScaling(self.plane, self.moto, balancers=self.balancers,
+                                               timeline=self.timeline)
+                self.autoscaling.start()
+                stack.callback(self.autoscaling.stop)
             if self._point_environment:
                 stack.enter_context(pointed_at_moto(self.moto.endpoint_url, region=self.region))
         except BaseException:
@@ -168,6 +178,13 @@ class LocalECS:
         if self.balancers is None:
             raise RuntimeError("load balancers are disabled for this LocalECS")
         return self.balancers.url(load_balancer)
+
+
+def _scaling_timeline(clock: Clock):
+    from ecsdojo.control.autoscaling import ScalingTimeline
+    from ecsdojo.control.metrics import EcsTime
+
+    return ScalingTimeline(EcsTime(clock))
 
 
 def sweep_orphans(runtime: Runtime) -> int:
