@@ -603,11 +603,7 @@ class ScalingReconciler:
             if service is None or service.status != "ACTIVE":
                 return None
             record = plane.services.get((cluster, name))
-            deploying = False
-            if record is not None:
-                active = [d for d in record.deployments if d.status in ("PRIMARY", "ACTIVE")]
-                primary = record.primary
-                deploying = len(active) > 1 or (primary is not None and primary.rollout_state == "IN_PROGRESS")
+            deploying = record is not None and record.deployment_in_progress
             return cluster, name, int(service.desired_count), deploying
 
     def _targets_and_policies(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

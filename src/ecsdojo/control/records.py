@@ -160,6 +160,13 @@ class ServiceRecord:
     def primary(self) -> Deployment | None:
         return next((d for d in self.deployments if d.status == "PRIMARY"), None)
 
+    @property
+    def deployment_in_progress(self) -> bool:
+        """A rollout is under way: more than one live deployment, or the primary not yet COMPLETED."""
+        live = [d for d in self.deployments if d.status in ("PRIMARY", "ACTIVE")]
+        primary = self.primary
+        return len(live) > 1 or (primary is not None and primary.rollout_state == "IN_PROGRESS")
+
 
 @dataclass
 class InstanceRecord:
