@@ -173,7 +173,7 @@ class MotoAdapter:
             body["memory"] = str(container.memory)
         if container.memory_reservation:
             body["memoryReservation"] = str(container.memory_reservation)
-        if container.host_ports and task.launch_type != "FARGATE":
+        if container.host_ports and task.network_mode != "awsvpc":   # awsvpc tasks report ENIs, not bindings
             bindings = []
             for container_port, declared_host, protocol in container.container_port_bindings:
                 bindings.append({"bindIP": "0.0.0.0", "containerPort": container_port,

@@ -177,6 +177,7 @@ class ControlPlane:
         record = r.TaskRecord(
             arn=moto_task.task_arn, id=moto_task.id, cluster=cluster, task_definition_arn=definition.arn,
             group=group, started_by=started_by, launch_type=launch_type, service=service,
+            network_mode=definition.network_mode or "bridge",
             deployment_id=deployment_id, container_instance_arn=instance.arn if instance else None,
             created_at=self.clock.now(), cpu=str(definition.cpu) if definition.cpu else None,
             memory=str(definition.memory) if definition.memory else None,

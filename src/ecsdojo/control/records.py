@@ -57,6 +57,7 @@ class TaskRecord:
     group: str
     started_by: str = ""
     launch_type: str = "EC2"
+    network_mode: str = "bridge"
     service: str | None = None               # service name when the service scheduler owns it
     deployment_id: str | None = None
     container_instance_arn: str | None = None

@@ -102,10 +102,12 @@ def task_requirements(container_definitions: list[Mapping[str, Any]], *, task_cp
     if task_memory:
         memory = max(memory, _mib(task_memory))
     ports: set[int] = set()
+    if network_mode == "awsvpc":          # each task has its own network interface: no instance ports held
+        return {"cpu": cpu, "memory": memory, "ports": ports}
     for definition in container_definitions:
         for mapping in definition.get("portMappings", []) or []:
             host = mapping.get("hostPort")
-            if network_mode in ("host", "awsvpc"):
+            if network_mode == "host":
                 host = host or mapping.get("containerPort")
             if host:
                 ports.add(int(host))
