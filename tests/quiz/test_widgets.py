@@ -234,3 +234,18 @@ def test_is_nothing_displayed_outside_a_kernel(store, monkeypatch):
 def test_is_the_public_ecsdojo_quiz_callable_although_it_names_a_package_too(store):
     from ecsdojo import quiz as public_quiz       # may be the package ecsdojo.quiz: it forwards the call
     assert [q.id for q in public_quiz("basics", banks_dir=GOOD_BANKS, store=store, n=1).questions] == ["fx-single"]
+
+
+def test_quiz_filters_by_type_and_picks_by_id(tmp_path):
+    """quiz(types=...) keeps only those question types; quiz(ids=...) shows exactly those questions."""
+    from ecsdojo.progress_store import ProgressStore
+    from ecsdojo.quiz.widgets import quiz
+    from tests.conftest import ROOT
+
+    store = ProgressStore(tmp_path / "p.sqlite")
+    matching = quiz("ecs-vs-kubernetes", types=["matching"], banks_dir=ROOT / "quizzes", store=store)
+    assert matching.questions and {q.type for q in matching.questions} == {"matching"}
+    first, second = [q.id for q in matching.questions][:2] if len(matching.questions) > 1 else \
+        ([matching.questions[0].id] * 2)
+    picked = quiz(None, ids=[second, first], banks_dir=ROOT / "quizzes", store=store)
+    assert [q.id for q in picked.questions] == list(dict.fromkeys([second, first]))

@@ -486,7 +486,7 @@ class Quiz:
                     view.restore(saved)
             self.views.append(view)
         self.score_label = widgets.HTML()
-        parts: list[widgets.Widget] = [widgets.HTML(f"<h3>{html.escape(title)}</h3>")]
+        parts: list[widgets.Widget] = [widgets.HTML(QUIZ_STYLE + f"<h3>{html.escape(title)}</h3>")]
         if note:
             parts.append(widgets.HTML(f"<p>{_html(note)}</p>"))
         if self.issues:
@@ -551,14 +551,21 @@ def _show(quiz_object: Quiz) -> Quiz:
     return quiz_object
 
 
+# Long option texts wrap; without this, JupyterLab draws a wrapped radio label over the next option.
+QUIZ_STYLE = ("<style>.widget-radio-box label{height:auto !important;line-height:1.35;white-space:normal;"
+              "margin-bottom:4px}</style>")
+
+
 # ---- the public functions -----------------------------------------------------------------------
 
 def quiz(bank: str | None = None, *, n: int | None = None, topic: str | Iterable[str] | None = None,
-         difficulty: str | Iterable[str] | None = None, seed: int | None = None,
+         difficulty: str | Iterable[str] | None = None, types: str | Iterable[str] | None = None,
+         ids: Iterable[str] | None = None, seed: int | None = None,
          banks_dir: str | Path | None = None, store: ProgressStore | None = None) -> Quiz:
     """A quiz from one bank (or, with ``bank=None``, from all banks), filtered and cut.
 
-    ``topic`` and ``difficulty`` filter; ``seed`` shuffles the questions (without it they keep bank
+    ``topic``, ``difficulty`` and ``types`` (question types) filter; ``ids`` picks questions by id, in
+    that order; ``seed`` shuffles the questions (without it they keep bank
     order, so a re-run shows the same quiz); ``n`` keeps the first ``n``. Options are shuffled per
     question. Problems in the bank are listed above the quiz and the questions they affect are left
     out. Raises ``BankNotFound`` for an unknown bank name.
@@ -575,7 +582,10 @@ def quiz(bank: str | None = None, *, n: int | None = None, topic: str | Iterable
         banks = load_banks(banks_dir)
         pool = [q for b in banks.banks for q in b.questions]
         issues, title = list(banks.issues), "Quiz: all banks"
-    chosen = matching_questions(pool, topic=topic, difficulty=difficulty, n=n, seed=seed)
+    if ids is not None:
+        by_id = {q.id: q for q in pool}
+        pool = [by_id[i] for i in ids if i in by_id]
+    chosen = matching_questions(pool, topic=topic, difficulty=difficulty, types=types, n=n, seed=seed)
     note = "" if chosen else "No questions match these filters."
     return _show(Quiz(chosen, title=title, store=store, seed=seed, issues=issues, note=note))
 
