@@ -118,26 +118,17 @@ def _span(start: float, end: float | None, speed: float = 1.0) -> float | None:
 
 def service_behind_load_balancer(local: Any, *, min_capacity: int, cpu_units: int) -> str:
     """A cluster, an ALB with a target group and listener, and a service of the demo app registered in it."""
-    ecs, elbv2, ec2 = local.client("ecs"), local.client("elbv2"), local.client("ec2")
+    ecs = local.client("ecs")
     ecs.create_cluster(clusterName=CLUSTER)
-    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-    subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-    lb = elbv2.create_load_balancer(Name="bench-lb", Subnets=subnets)["LoadBalancers"][0]
-    group = elbv2.create_target_group(Name="bench-tg", Protocol="HTTP", Port=8080, VpcId=vpc,
-                                      HealthCheckPath="/health", HealthCheckIntervalSeconds=5,
-                                      HealthyThresholdCount=2)["TargetGroups"][0]
-    elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=8080,
-                          DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+    group_arn = local.create_load_balancer("bench-lb")
     ecs.register_task_definition(family="bench", containerDefinitions=[{
         "name": "web", "image": APP_IMAGE_LATEST, "cpu": cpu_units, "memory": 128,
         "portMappings": [{"containerPort": 8080, "hostPort": 0}]}])
     ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition="bench", desiredCount=min_capacity,
-                       launchType="EC2", loadBalancers=[{"targetGroupArn": group["TargetGroupArn"],
+                       launchType="EC2", loadBalancers=[{"targetGroupArn": group_arn,
                                                          "containerName": "web", "containerPort": 8080}])
     local.wait_for_service(CLUSTER, SERVICE, timeout=60)
-    local.wait_for(lambda: local.balancers.balancers and sum(
-        1 for b in local.balancers.balancers.values() for state in b.target_health().values() if state == "healthy")
-        >= min_capacity, timeout=60, describe="the first targets to be healthy")
+    local.wait_for_healthy_targets(min_capacity)
     return local.url("bench-lb")
 
 

@@ -176,28 +176,18 @@ def heal_benchmark(*, kills: int = 20, baseline_samples: int = 10, desired: int 
     baseline = docker_restart_samples(client, samples=baseline_samples)
     started_s, serving_s = [], []
     with LocalECS(speed=1, runtime="docker") as local:
-        ecs, elbv2, ec2 = local.client("ecs"), local.client("elbv2"), local.client("ec2")
+        ecs = local.client("ecs")
         ecs.create_cluster(clusterName="bench")
-        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
-        subnets = [s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]][:2]
-        lb = elbv2.create_load_balancer(Name="bench-lb", Subnets=subnets)["LoadBalancers"][0]
-        group = elbv2.create_target_group(Name="bench-tg", Protocol="HTTP", Port=8080, VpcId=vpc,
-                                          HealthCheckPath="/health", HealthCheckIntervalSeconds=5,
-                                          HealthyThresholdCount=2)["TargetGroups"][0]
-        elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=8080,
-                              DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+        group_arn = local.create_load_balancer("bench-lb")
         ecs.register_task_definition(family="bench", containerDefinitions=[{
             "name": "web", "image": APP_IMAGE_LATEST, "memory": 128,
             "portMappings": [{"containerPort": 8080, "hostPort": 0}]}])
         ecs.create_service(cluster="bench", serviceName="web", taskDefinition="bench", desiredCount=desired,
-                           launchType="EC2", loadBalancers=[{"targetGroupArn": group["TargetGroupArn"],
+                           launchType="EC2", loadBalancers=[{"targetGroupArn": group_arn,
                                                              "containerName": "web", "containerPort": 8080}])
         local.wait_for_service("bench", "web", timeout=60)
         url = local.url("bench-lb")
-        local.wait_for(lambda: local.balancers.balancers and all(
-            state == "healthy" for b in local.balancers.balancers.values() for state in b.target_health().values())
-            and sum(len(b.target_health()) for b in local.balancers.balancers.values()) == desired,
-            timeout=60, describe="all targets healthy")
+        local.wait_for_healthy_targets(desired)
         log = DockerEventLog(client, f"ecsdojo.session={local.session}").start()
         traffic = Traffic(url).start()
         try:

@@ -179,6 +179,36 @@ class LocalECS:
             raise RuntimeError("load balancers are disabled for this LocalECS")
         return self.balancers.url(load_balancer)
 
+    def create_load_balancer(self, name: str, *, port: int = 8080, health_path: str = "/health",
+                             interval_s: int = 5, healthy_threshold: int = 2) -> str:
+        """An ALB with an HTTP target group and a forwarding listener, through the elbv2 API (as a learner
+        would create them); returns the target group ARN for a service's `loadBalancers`.
+
+        Example::
+
+            group = local.create_load_balancer("web-lb")
+            ecs.create_service(..., loadBalancers=[{"targetGroupArn": group, "containerName": "web",
+                                                    "containerPort": 8080}])
+        """
+        elbv2, ec2 = self.client("elbv2"), self.client("ec2")
+        vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+        subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
+        balancer = elbv2.create_load_balancer(Name=name, Subnets=subnets)["LoadBalancers"][0]
+        group = elbv2.create_target_group(Name=f"{name}-tg"[:32], Protocol="HTTP", Port=port, VpcId=vpc,
+                                          HealthCheckPath=health_path, HealthCheckIntervalSeconds=interval_s,
+                                          HealthyThresholdCount=healthy_threshold)["TargetGroups"][0]
+        elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=port,
+                              DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+        return group["TargetGroupArn"]
+
+    def wait_for_healthy_targets(self, count: int, *, timeout: float = 60.0) -> None:
+        """Wait until `count` targets are healthy across the served load balancers."""
+        def healthy() -> bool:
+            balancers = self.balancers.balancers.values() if self.balancers else []
+            return sum(1 for b in balancers for state in b.target_health().values() if state == "healthy") >= count
+
+        self.wait_for(healthy, timeout=timeout, describe=f"{count} healthy target(s)")
+
 
 def _scaling_timeline(clock: Clock):
     from ecsdojo.control.autoscaling import ScalingTimeline
