@@ -119,7 +119,7 @@ class ServiceReconciler:
                     record.last_placement_failure_event = now_mono
                     record.events.insert(0, plane.event(
                         f"(service {name}) was unable to place a task because no container instance met all of "
-                        f"its requirements. {failure} For more information, see the Troubleshooting section of "
+                        f"its requirements. {failure.rstrip('.')}. For more information, see the Troubleshooting section of "
                         f"the Amazon ECS Developer Guide."))
                 if started:
                     record.events.insert(0, plane.event(
