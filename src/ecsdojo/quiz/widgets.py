@@ -486,7 +486,7 @@ class Quiz:
                     view.restore(saved)
             self.views.append(view)
         self.score_label = widgets.HTML()
-        parts: list[widgets.Widget] = [widgets.HTML(QUIZ_STYLE + f"<h3>{html.escape(title)}</h3>")]
+        parts: list[widgets.Widget] = [widgets.HTML(f"<h3>{html.escape(title)}</h3>")]
         if note:
             parts.append(widgets.HTML(f"<p>{_html(note)}</p>"))
         if self.issues:
@@ -496,6 +496,7 @@ class Quiz:
             parts.append(box)
         parts.append(self.score_label)
         parts += [view.widget for view in self.views]
+        parts.append(widgets.HTML(QUIZ_STYLE))      # last, so the widget's text form starts with its title
         self.widget = widgets.VBox(parts)
         self._displayed_at: int | None = None
         self._update_score()
