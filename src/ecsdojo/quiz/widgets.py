@@ -554,6 +554,7 @@ def _show(quiz_object: Quiz) -> Quiz:
 
 # Long option texts wrap; without this, JupyterLab draws a wrapped radio label over the next option.
 QUIZ_STYLE = ("<style>.widget-radio-box label{height:auto !important;line-height:1.35;white-space:normal;"
+              "display:flex;flex-direction:row-reverse;justify-content:flex-end;align-items:flex-start;gap:6px;"
               "margin-bottom:4px}</style>")
 
 
