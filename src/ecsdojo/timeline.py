@@ -38,7 +38,8 @@ _COUNT_COLOURS = (("tab:green", "tab:brown", "tab:orange"), ("tab:olive", "tab:c
                   ("tab:brown", "tab:purple", "tab:gray"))
 
 
-def _as_seconds(moment: datetime | float) -> float:
+def epoch_seconds(moment: datetime | float) -> float:
+    """Unix seconds of a datetime (naive ones are UTC) or of a number already in seconds."""
     if isinstance(moment, datetime):
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
@@ -75,7 +76,7 @@ class Timeline:
     def record_metric(self, name: str, t: datetime | float, value: float, *, target: float | None = None) -> None:
         """A metric value; `target` (a policy's TargetValue) is drawn as a dashed line."""
         with self._lock:
-            self._metrics.setdefault(name, []).append((_as_seconds(t), float(value)))
+            self._metrics.setdefault(name, []).append((epoch_seconds(t), float(value)))
             if target is not None:
                 self._targets[name] = float(target)
 
@@ -87,22 +88,22 @@ class Timeline:
     def record_alarm(self, name: str, t: datetime | float, state: str) -> None:
         """An alarm state (OK, ALARM, INSUFFICIENT_DATA); repeated states are fine."""
         with self._lock:
-            self._alarms.setdefault(name, []).append((_as_seconds(t), str(state)))
+            self._alarms.setdefault(name, []).append((epoch_seconds(t), str(state)))
 
     def record_counts(self, service: str, t: datetime | float, desired: int, running: int, pending: int = 0) -> None:
         """A service's desired, running and pending task counts."""
         with self._lock:
-            self._counts.setdefault(service, []).append((_as_seconds(t), int(desired), int(running), int(pending)))
+            self._counts.setdefault(service, []).append((epoch_seconds(t), int(desired), int(running), int(pending)))
 
     def record_activity(self, t: datetime | float, description: str) -> None:
         """A scaling activity, e.g. 'Setting desired count to 4.'."""
         with self._lock:
-            self._activities.append((_as_seconds(t), str(description)))
+            self._activities.append((epoch_seconds(t), str(description)))
 
     def record_event(self, t: datetime | float, text: str) -> None:
         """Anything else worth a mark on the time axis (a load test starting, a deployment, ...)."""
         with self._lock:
-            self._events.append((_as_seconds(t), str(text)))
+            self._events.append((epoch_seconds(t), str(text)))
 
     # --- reading ---------------------------------------------------------------------------------------
 

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ecsdojo.timeline import epoch_seconds
+
 __all__ = ["EcsTime", "MetricsPublisher", "PublishedMetric", "TaskReservation", "TaskSample",
            "task_reservation", "service_utilization", "load_balancer_dimension", "target_group_dimension",
            "timeline_metric_label", "UNRESERVED_CPU_UNITS", "METRIC_PERIOD_S"]
@@ -81,7 +83,7 @@ class EcsTime:
         return float(self.clock.speed)
 
     def to_ecs(self, real: float | datetime) -> float:
-        seconds = _epoch(real)
+        seconds = epoch_seconds(real)
         return self.origin + (seconds - self.origin) * self.speed
 
     def to_real(self, ecs: float) -> float:
@@ -93,14 +95,6 @@ class EcsTime:
     def wall_until(self, ecs: float) -> float:
         """Wall seconds from now until ECS time `ecs` (negative when past)."""
         return self.to_real(ecs) - time.time()
-
-
-def _epoch(moment: float | datetime) -> float:
-    if isinstance(moment, datetime):
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return moment.timestamp()
-    return float(moment)
 
 
 # --- pure builders -------------------------------------------------------------------------------------
