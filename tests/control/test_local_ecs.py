@@ -276,3 +276,22 @@ def test_the_circuit_breaker_fails_a_bad_rollout_and_rolls_back(ecs, fake):
     messages = [e["message"] for e in service_body(ecs)["events"]]
     assert any("deployment failed: tasks failed to start." in m for m in messages)
     wait_running(ecs, 2)
+
+
+def test_a_revision_whose_containers_crash_after_starting_trips_the_breaker(ecs, fake):
+    """Tasks that reach RUNNING and then exit still count as failures while the rollout is in progress."""
+    make_service(ecs, desired=2, deploymentConfiguration={
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True}})
+    wait_for(lambda: service_body(ecs)["deployments"][0]["rolloutState"] == "COMPLETED", message="first rollout")
+    ecs.register_task_definition(family="my-task", containerDefinitions=[container(image="ecsdojo/app:crashy")])
+    ecs.update_service(cluster="my-cluster", service="my-service", taskDefinition="my-task:2")
+
+    def crash_new_revision():
+        for state in fake.running():
+            if fake.specs[state.id].image == "ecsdojo/app:crashy":
+                fake.crash(state.id, exit_code=1)
+        body = service_body(ecs)
+        return body["taskDefinition"].endswith("my-task:1") and any(
+            "rolling back to deployment" in e["message"] for e in body["events"])
+
+    wait_for(crash_new_revision, timeout=30, message="the breaker to trip on crashing tasks and roll back")

@@ -23,6 +23,8 @@ THROTTLE_AFTER_FAILURES = 3
 THROTTLE_BASE_S = 10          # ECS seconds; doubles per level
 THROTTLE_MAX_S = 27 * 60      # ECS caps the delay at about 27 minutes
 PLACEMENT_EVENT_EVERY_S = 60  # ECS seconds between repeated placement-failure events
+ROLLOUT_STABLE_S = 30         # ECS seconds a new revision's tasks must stay up before its rollout completes
+MIN_ROLLOUT_STABLE_WALL_S = 1.0
 
 
 def circuit_breaker_threshold(desired_count: int) -> int:
@@ -203,6 +205,23 @@ class ServiceReconciler:
         plane.set_service_task_definition(record, target)
         record.events.insert(0, plane.event(f"(service {record.name}) rolling back to deployment {previous.id}."))
 
+    def _rollout_settled(self, record: r.ServiceRecord, primary: r.Deployment, tasks: list[r.TaskRecord]) -> bool:
+        """A rollout of a new revision completes only once its tasks have stayed up for a while and passed
+        their health checks, so that tasks which crash or fail checks soon after starting still count for
+        the circuit breaker. (A service's first deployment completes as soon as its tasks run.)"""
+        if primary is record.deployments[-1]:
+            return True
+        window = max(self.plane.clock.wall(ROLLOUT_STABLE_S), MIN_ROLLOUT_STABLE_WALL_S)
+        now = self.plane.clock.monotonic()
+        for task in tasks:
+            if task.deployment_id != primary.id or task.last_status != "RUNNING":
+                continue
+            if task.health_since is None or now - task.health_since < window:
+                return False
+            if any(c.has_health_check and c.essential and c.health != "HEALTHY" for c in task.containers):
+                return False
+        return True
+
     def _write(self, cluster: str, name: str) -> None:
         plane = self.plane
         with plane.lock:
@@ -227,7 +246,8 @@ class ServiceReconciler:
             others_active = any(d.status == "ACTIVE" for d in record.deployments)
             steady = (primary is not None and primary.running_count == desired and pending == 0
                       and not others_active and running == desired)
-            if primary is not None and steady and primary.rollout_state == "IN_PROGRESS":
+            if primary is not None and steady and primary.rollout_state == "IN_PROGRESS" and \
+                    self._rollout_settled(record, primary, tasks):
                 primary.rollout_state = "COMPLETED"
                 primary.rollout_state_reason = f"ECS deployment {primary.id} completed."
                 primary.updated_at = plane.clock.now()
