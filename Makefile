@@ -1,8 +1,10 @@
 # ECS Dojo: two commands on a fresh machine.
 #   make lab   — install into .venv, build the demo image when a Docker engine answers, start JupyterLab on 127.0.0.1
+#                (make lab PORT=8890 picks the port)
 #   make test  — install with the test extras, build the demo image, run the whole suite
 PYTHON ?= python3
 VENV ?= .venv
+PORT ?= 8888
 PY := $(VENV)/bin/python
 DOJO := $(VENV)/bin/dojo
 PYTEST := $(PY) -m pytest
@@ -28,7 +30,7 @@ images: install
 	$(DOJO) images build --if-engine
 
 lab: install images
-	$(DOJO) lab
+	$(DOJO) lab --port $(PORT)
 
 # The whole suite: unit and Docker integration tests, then the notebooks under nbval.
 test: install-test

@@ -91,3 +91,58 @@ def test_moto_server_binds_loopback_only():
         host = moto._server.get_host_and_port()[0]
         assert host == "127.0.0.1"
         assert moto.export_lines()[0] == f"export AWS_ENDPOINT_URL=http://127.0.0.1:{moto.port}"
+
+
+@pytest.mark.parametrize("variables", [
+    {"AWS_ENDPOINT_URL_ECS": "https://ecs.eu-west-1.amazonaws.com"},
+    {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"},
+    {"AWS_ENDPOINT_URL_ECS": "https://ecs.eu-west-1.amazonaws.com", "HTTPS_PROXY": "http://10.9.9.9:3128",
+     "HTTP_PROXY": "http://10.9.9.9:3128"},
+], ids=["service-endpoint", "ignore-configured-endpoints", "with-a-proxy"])
+def test_plain_boto3_cannot_be_steered_to_aws_by_endpoint_variables(variables, realistic_credentials, monkeypatch,
+                                                                     outbound_connections):
+    """Does a plain boto3.client("ecs") inside pointed_at_moto reach moto whatever endpoint variables say?"""
+    import boto3
+
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with cloud.MotoServer() as moto, cloud.pointed_at_moto(moto.endpoint_url):
+        client = boto3.client("ecs")
+        assert client.meta.endpoint_url == moto.endpoint_url
+        client.create_cluster(clusterName="steered")
+    assert {address[0] for address in outbound_connections} == {"127.0.0.1"}
+    import os
+
+    for name, value in variables.items():       # the learner's variables come back afterwards
+        assert os.environ[name] == value
+
+
+def test_plain_boto3_inside_pointed_at_moto_refuses_an_explicit_real_endpoint(realistic_credentials):
+    import boto3
+
+    with cloud.MotoServer() as moto, cloud.pointed_at_moto(moto.endpoint_url):
+        client = boto3.client("ecs", endpoint_url="https://ecs.us-east-1.amazonaws.com")
+        with pytest.raises(cloud.RealAWSRefusedError):
+            client.list_clusters()
+
+
+def test_export_lines_clear_what_could_steer_the_cli_away(monkeypatch):
+    """`dojo up`'s lines unset session tokens, profiles and service endpoints, and keep proxies off loopback."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.example.com")
+    monkeypatch.setenv("NO_PROXY", "intranet.example")
+    lines = cloud.export_lines("http://127.0.0.1:4599")
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export "))
+    assert exports["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4599"
+    assert exports["NO_PROXY"] == exports["no_proxy"] == "127.0.0.1,localhost,intranet.example"
+    unset = next(line for line in lines if line.startswith("unset ")).split()[1:]
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_ECS", "AWS_ENDPOINT_URL_SQS",
+                 "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+        assert name in unset
+    assert "AWS_ENDPOINT_URL" not in unset
+
+
+def test_the_cli_environment_for_a_subprocess_drops_service_endpoints():
+    env = cloud.environment_for_subprocess("http://127.0.0.1:4599",
+                                           {"AWS_ENDPOINT_URL_ECS": "https://x", "PATH": "/bin", "HTTPS_PROXY": "http://p"})
+    assert "AWS_ENDPOINT_URL_ECS" not in env and env["PATH"] == "/bin"
+    assert env["NO_PROXY"].startswith("127.0.0.1,localhost")

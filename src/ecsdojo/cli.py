@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 # The modules that contribute subcommands, in the order `dojo --help` lists them.
 COMMAND_MODULES = (
@@ -55,17 +57,19 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("ecsdojo")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dojo", description="ECS Dojo: learn Amazon ECS offline, on real containers.")
+    parser.add_argument("--version", action="version", version=f"ecsdojo {_version()} ({Path(__file__).parent})")
     registry = CommandRegistry(parser)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name == name:      # not built yet
-                continue
-            raise
-        module.register(registry)
+        importlib.import_module(name).register(registry)
     return parser
 
 

@@ -31,11 +31,35 @@ FAKE_ACCESS_KEY_ID = "testing"
 FAKE_SECRET_ACCESS_KEY = "testing"
 LOOPBACK = "127.0.0.1"
 
-# Environment variables that could steer a client away from moto; our sessions ignore all of them.
+# Environment variables that could steer a client away from moto; our sessions ignore all of them, and
+# LocalECS / `dojo up` remove them (with every AWS_ENDPOINT_URL_<SERVICE>, see `steering_variables`) for plain
+# boto3 and the AWS CLI. https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
 STEERING_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                       "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE",
                       "AWS_SHARED_CREDENTIALS_FILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+                      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                      "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
+                      "AWS_CA_BUNDLE")
+SERVICE_ENDPOINT_PREFIX = "AWS_ENDPOINT_URL_"
+# The services the course uses: `dojo up`'s export lines unset their AWS_ENDPOINT_URL_<SERVICE> variables
+# (a shell cannot unset by prefix). Names as in the SDK reference's service-specific endpoint table.
+COURSE_SERVICE_ENDPOINT_VARIABLES = tuple(SERVICE_ENDPOINT_PREFIX + name for name in (
+    "ECS", "ELASTIC_LOAD_BALANCING_V2", "CLOUDWATCH", "CLOUDWATCH_LOGS", "APPLICATION_AUTO_SCALING", "IAM",
+    "STS", "SSM", "SECRETS_MANAGER", "CLOUDFORMATION", "EC2", "S3"))
+# Loopback traffic never goes through a proxy (HTTPS_PROXY would otherwise carry moto calls of plain boto3
+# and the AWS CLI to it).
+NO_PROXY_HOSTS = "127.0.0.1,localhost"
+
+
+def steering_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The variables of `environ` (default os.environ) that could send an AWS call anywhere but moto."""
+    environ = os.environ if environ is None else environ
+    return [name for name in environ if name in STEERING_VARIABLES or name.startswith(SERVICE_ENDPOINT_PREFIX)]
+
+
+def _no_proxy(environ: Mapping[str, str]) -> str:
+    current = [host for host in (environ.get("NO_PROXY") or environ.get("no_proxy") or "").split(",") if host]
+    return ",".join(dict.fromkeys([*NO_PROXY_HOSTS.split(","), *current]))
 
 
 class RealAWSRefusedError(Exception):
@@ -80,25 +104,41 @@ def make_client(service: str, endpoint_url: str, *, region: str = REGION) -> Any
     return client
 
 
-def cli_environment(endpoint_url: str, *, region: str = REGION) -> dict[str, str]:
-    """Environment variables that point the AWS CLI (and plain boto3) at moto."""
+def cli_environment(endpoint_url: str, *, region: str = REGION,
+                    environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment variables that point the AWS CLI (and plain boto3) at moto, and keep proxies off loopback."""
+    environ = os.environ if environ is None else environ
+    no_proxy = _no_proxy(environ)
     return {
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
         "AWS_DEFAULT_REGION": region,
+        "NO_PROXY": no_proxy,
+        "no_proxy": no_proxy,
     }
+
+
+def export_lines(endpoint_url: str, *, region: str = REGION) -> list[str]:
+    """Shell lines for another terminal: the moto variables, and `unset` of everything that could steer away."""
+    unset = sorted({*STEERING_VARIABLES, *COURSE_SERVICE_ENDPOINT_VARIABLES, *steering_variables()}
+                   - set(cli_environment(endpoint_url, region=region)))
+    return ([f"export {name}={value}" for name, value in cli_environment(endpoint_url, region=region).items()]
+            + [f"unset {' '.join(unset)}"])
 
 
 @contextmanager
 def pointed_at_moto(endpoint_url: str, *, region: str = REGION) -> Iterator[None]:
     """Within the block, plain `boto3.client("ecs")` in this process also reaches moto (and only moto)."""
-    saved = {name: os.environ.get(name) for name in (*STEERING_VARIABLES, "AWS_DEFAULT_REGION")}
+    pointed = cli_environment(endpoint_url, region=region)
+    saved = {name: os.environ.get(name) for name in (*STEERING_VARIABLES, *steering_variables(), *pointed)}
     try:
-        for name in STEERING_VARIABLES:
+        for name in steering_variables():
             os.environ.pop(name, None)
-        os.environ.update(cli_environment(endpoint_url, region=region))
-        boto3.DEFAULT_SESSION = None
+        os.environ.update(pointed)
+        # Plain boto3.client(...) uses boto3's default session: it gets the same loopback-only guard.
+        boto3.setup_default_session(region_name=region)
+        boto3.DEFAULT_SESSION.events.register_first("before-send", _refuse_non_loopback)
         yield
     finally:
         for name, value in saved.items():
@@ -164,11 +204,13 @@ class MotoServer:
         return cli_environment(self.endpoint_url, region=self.region)
 
     def export_lines(self) -> list[str]:
-        return [f"export {name}={value}" for name, value in self.cli_environment().items()]
+        return export_lines(self.endpoint_url, region=self.region)
 
 
 def environment_for_subprocess(endpoint_url: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """A copy of `base` (default: os.environ) without steering variables, pointed at moto."""
-    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in STEERING_VARIABLES}
-    env.update(cli_environment(endpoint_url))
+    base = os.environ if base is None else base
+    steering = set(steering_variables(base))
+    env = {k: v for k, v in base.items() if k not in steering}
+    env.update(cli_environment(endpoint_url, environ=base))
     return env

@@ -32,11 +32,20 @@ def _preferred_port(port: int) -> int:
             return 0
 
 
+def _say(text: str) -> None:
+    """Print for `dojo up`; a closed stdout (`dojo up | head -2`, a closed terminal) must not stop the clean-up."""
+    try:
+        print(text, flush=True)
+    except (BrokenPipeError, OSError):
+        pass
+
+
 def _up(args) -> int:
     from ecsdojo.control.local import LocalECS
 
     directory = state_dir()
     info_path = directory / "endpoint.json"
+    env_path = directory / "env.sh"
     if info_path.exists():
         info = json.loads(info_path.read_text())
         if alive(int(info.get("pid", 0))) and info.get("pid") != os.getpid():
@@ -45,28 +54,33 @@ def _up(args) -> int:
     local = LocalECS(speed=args.speed, runtime=args.runtime, instances=args.instances, port=_preferred_port(args.port),
                      point_environment=False, snapshot_path=directory / "status.json")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # Ctrl-C, `dojo down` (SIGTERM) and a closed terminal (SIGHUP) all end with the same clean-up.
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stop.set())
     local.start()
     try:
         info_path.write_text(json.dumps({"pid": os.getpid(), "endpoint": local.endpoint_url,
                                          "session": local.session, "speed": args.speed}))
+        lines = local.export_lines()
+        # The course's JupyterLab terminals read this file at each prompt (ecsdojo.lab.terminal_rcfile).
+        env_path.write_text("\n".join([*lines, f"export DOJO_UP_ENDPOINT={local.endpoint_url}"]) + "\n")
         runtime = local.runtime
         kind = "simulated containers (local processes)" if runtime.simulated else f"{runtime.describe()} containers"
-        print(f"ECS Dojo control plane up: moto at {local.endpoint_url}, {kind}, speed ×{args.speed:g}"
-              + (f", swept {local.swept_orphans} orphaned container(s)" if local.swept_orphans else ""))
-        print("In another terminal, point the AWS CLI here (copy these lines):\n")
-        for line in local.export_lines():
-            print(f"  {line}")
-        print("\nThen, for example:  aws ecs create-cluster --cluster-name my-cluster\n"
-              "`dojo status` shows clusters, services, tasks and ports. Ctrl-C stops everything.", flush=True)
+        _say(f"ECS Dojo control plane up: moto at {local.endpoint_url}, {kind}, speed ×{args.speed:g}"
+             + (f", swept {local.swept_orphans} orphaned container(s)" if local.swept_orphans else ""))
+        _say("Terminals of the course's JupyterLab are pointed here already. Elsewhere, copy these lines:\n")
+        for line in lines:
+            _say(f"  {line}")
+        _say("\nThen, for example:  aws ecs create-cluster --cluster-name my-cluster\n"
+             "`dojo status` shows clusters, services, tasks and ports. Ctrl-C stops everything.")
         while not stop.wait(0.5):
             pass
     finally:
-        print("stopping: removing this session's containers ...", flush=True)
+        _say("stopping: removing this session's containers ...")
+        env_path.unlink(missing_ok=True)
         local.stop()
         info_path.unlink(missing_ok=True)
-        print("stopped.")
+        _say("stopped.")
     return 0
 
 
