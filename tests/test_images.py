@@ -61,3 +61,53 @@ def test_the_image_serves_health_on_a_loopback_published_port(docker_client):
         assert wait_for(health, timeout=15, message="/health in the container")["status"] == "ok"
     finally:
         container.remove(force=True)
+
+
+class AptGet:
+    """Records apt-get calls; "installs" debootstrap on the n-th install attempt."""
+
+    def __init__(self, succeed_on_attempt: int | None):
+        self.calls: list[list[str]] = []
+        self.installed = False
+        self.succeed_on_attempt = succeed_on_attempt
+
+    def which(self, name):
+        if name == "debootstrap":
+            return "/usr/sbin/debootstrap" if self.installed else None
+        return f"/usr/bin/{name}"
+
+    def run(self, command, **_):
+        import subprocess
+
+        self.calls.append(command)
+        attempts = sum(1 for call in self.calls if "install" in call)
+        ok = "install" not in command or attempts == self.succeed_on_attempt
+        self.installed = self.installed or ("install" in command and ok)
+        return subprocess.CompletedProcess(command, 0 if ok else 100, "", "" if ok else "E: Unable to locate package")
+
+
+def test_make_test_installs_debootstrap_itself_as_root_refreshing_the_package_list_once():
+    from ecsdojo.images import ensure_debootstrap
+
+    apt = AptGet(succeed_on_attempt=2)
+    said = []
+    ensure_debootstrap(progress=said.append, run=apt.run, which=apt.which, is_root=True)
+    assert [call[:2] for call in apt.calls] == [["apt-get", "install"], ["apt-get", "update"], ["apt-get", "install"]]
+    assert apt.installed and "installing it with apt-get" in said[0]
+
+
+def test_without_root_debootstrap_is_not_installed_and_the_error_gives_the_one_command():
+    from ecsdojo.images import DebootstrapMissingError, ensure_debootstrap
+
+    apt = AptGet(succeed_on_attempt=1)
+    with pytest.raises(DebootstrapMissingError, match=r"Run: sudo apt-get install -y debootstrap"):
+        ensure_debootstrap(progress=print, run=apt.run, which=apt.which, is_root=False)
+    assert apt.calls == []
+
+
+def test_a_failed_install_says_what_apt_get_said():
+    from ecsdojo.images import DebootstrapMissingError, ensure_debootstrap
+
+    apt = AptGet(succeed_on_attempt=None)
+    with pytest.raises(DebootstrapMissingError, match="Unable to locate package"):
+        ensure_debootstrap(progress=print, run=apt.run, which=apt.which, is_root=True)

@@ -62,10 +62,31 @@ class NoEngineError(ImageBuildError):
 
 
 class DebootstrapMissingError(ImageBuildError):
-    def __init__(self) -> None:
+    def __init__(self, detail: str = "") -> None:
         super().__init__("no registry answers and `debootstrap` is not installed, so no base image can be made "
-                         "offline. Install it (sudo apt-get install debootstrap) or load a python:3.12-slim image "
-                         "(docker load -i python-3.12-slim.tar)")
+                         "offline. Run: sudo apt-get install -y debootstrap   (or load a python:3.12-slim image: "
+                         "docker load -i python-3.12-slim.tar)" + (f" [{detail}]" if detail else ""))
+
+
+def ensure_debootstrap(*, progress: Progress, run=subprocess.run, which=shutil.which,
+                       is_root: bool | None = None) -> None:
+    """debootstrap on PATH, installing it from the machine's Debian/Ubuntu mirror when we are root (as `.ci/run`
+    did before): the README's `make test` then works on a fresh Debian machine without a manual step."""
+    if which("debootstrap"):
+        return
+    is_root = (os.geteuid() == 0) if is_root is None else is_root
+    if not is_root or not which("apt-get"):
+        raise DebootstrapMissingError()
+    progress("  debootstrap is missing: installing it with apt-get (Debian package `debootstrap`) ...")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "debootstrap"]
+    result = run(install, env=env, capture_output=True, text=True)
+    if result.returncode != 0:        # an old or empty package list: refresh it once
+        run(["apt-get", "update", "-qq"], env=env, capture_output=True, text=True)
+        result = run(install, env=env, capture_output=True, text=True)
+    if result.returncode != 0 or not which("debootstrap"):
+        said = (result.stderr or result.stdout or "").strip().splitlines()
+        raise DebootstrapMissingError(f"apt-get said: {said[-1]}" if said else "apt-get failed")
 
 
 @dataclass(frozen=True)
@@ -152,8 +173,7 @@ def _try_pull(client, name: str, progress: Progress) -> bool:
 
 def make_local_base(client, *, progress: Progress) -> str:
     """debootstrap a minimal Debian with python3, trim it, `docker import` it; returns the image name."""
-    if shutil.which("debootstrap") is None:
-        raise DebootstrapMissingError()
+    ensure_debootstrap(progress=progress)
     mirror, suite = debian_mirror_and_suite()
     name = f"{LOCAL_BASE_REPOSITORY}:{suite}"
     progress(f"  making a local base image offline: debootstrap {suite} from {mirror} (about a minute)")
