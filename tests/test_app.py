@@ -136,3 +136,11 @@ def test_sigterm_stops_it_promptly(app_process):
     process, _ = app_process()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=5) == 0
+
+
+def test_app_exit_at_start_exits_with_that_code_before_listening():
+    """A task that crashes on start: the same on Docker and on the simulated runtime."""
+    result = subprocess.run([sys.executable, str(APP)], env={**os.environ, "APP_EXIT_AT_START": "2", "PORT": "0"},
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "APP_EXIT_AT_START=2" in result.stderr and "listening" not in result.stderr

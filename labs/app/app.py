@@ -10,6 +10,11 @@ Endpoints
   /hang      the process keeps running but /health no longer answers
   /cpu?ms=N  burns CPU for N milliseconds (default 100) and reports how long it took
   /version   the value of APP_VERSION
+
+Environment
+  APP_VERSION        what /version answers (default v1)
+  APP_EXIT_AT_START  exit at once with this code, before listening: a task that crashes on start, on Docker
+                     and on the simulated runtime alike
 """
 
 from __future__ import annotations
@@ -120,6 +125,10 @@ def allocate_forever() -> None:
 
 
 def main() -> None:
+    exit_code = os.environ.get("APP_EXIT_AT_START")
+    if exit_code:
+        sys.stderr.write(f"ecsdojo-app {VERSION}: APP_EXIT_AT_START={exit_code}, exiting\n")
+        sys.exit(int(exit_code))
     # As PID 1 in a container, SIGTERM is ignored unless handled: exit promptly, as a well-behaved app does.
     signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(0))
     port = int(os.environ.get("PORT", "8080"))

@@ -42,3 +42,19 @@ def test_a_service_runs_heals_and_reports_on_local_processes(local):
     wait_for(lambda: victim.last_status == "STOPPED", timeout=20, message="the crashed task to stop")
     assert victim.containers[0].exit_code == 4 and victim.stop_code == "EssentialContainerExited"
     local.wait_for_service("my-cluster", "my-service", running=2, timeout=30)
+
+
+def test_network_bindings_report_the_loopback_address_ports_are_published_on(local):
+    """describe_tasks says what is true: the host port answers on 127.0.0.1 only (AWS's agent reports 0.0.0.0)."""
+    ecs = local.client("ecs")
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(family="t", containerDefinitions=[{
+        "name": "web", "image": "ecsdojo/app:latest", "memory": 128,
+        "portMappings": [{"containerPort": 8080, "hostPort": 0}]}])
+    arn = ecs.run_task(cluster="c", taskDefinition="t", launchType="EC2")["tasks"][0]["taskArn"]
+
+    def bindings():
+        return ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]["containers"][0].get("networkBindings")
+
+    binding = wait_for(bindings, timeout=30, message="the task's network bindings")[0]
+    assert binding["bindIP"] == "127.0.0.1" and binding["containerPort"] == 8080 and binding["hostPort"] > 0

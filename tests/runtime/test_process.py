@@ -207,6 +207,9 @@ def test_are_other_images_and_commands_refused(runtime):
         runtime.start(make_spec("nginx", image="nginx:latest"))
     with pytest.raises(ContainerStartError, match="needs a Docker engine"):
         runtime.start(make_spec("shell", command=("sh", "-c", "exit 1")))
+    for absent in ("ecsdojo/app:does-not-exist", "ecsdojo/app:v2-typo"):     # tags Docker would not have either
+        with pytest.raises(ImageNotFoundError, match="^CannotPullContainerError: .*manifest unknown"):
+            runtime.start(make_spec("absent", image=absent))
     state = runtime.start(make_spec("tagged", image="123456789012.dkr.ecr.us-east-1.amazonaws.com/ecsdojo/app:v2",
                                     command=("python3", "/app/app.py")))
     wait_for(lambda: answers(state.ports[8080]), message="the app")

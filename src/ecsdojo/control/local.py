@@ -34,6 +34,15 @@ class WaitTimeoutError(TimeoutError):
     """A condition on LocalECS's state did not hold in time; the message shows the last state seen."""
 
 
+class LocalECSStoppedError(RuntimeError):
+    """A call reached a LocalECS that was stopped (e.g. Run All ran the module's clean-up cell)."""
+
+    def __init__(self) -> None:
+        super().__init__("this LocalECS is stopped (the module's last cell stops it, and Run All runs that cell "
+                         "too). Run the set-up cell at the top of the module again to start a new one, then this "
+                         "cell.")
+
+
 class LocalECS:
     def __init__(self, *, speed: float = 1.0, runtime: Runtime | str | None = None, instances: int = 2,
                  instance_cpu: int = 2048, instance_memory: int = 4096, region: str = REGION, port: int = 0,
@@ -51,6 +60,7 @@ class LocalECS:
         self._point_environment = point_environment
         self._snapshot_path = Path(snapshot_path) if snapshot_path else None
         self._stack: ExitStack | None = None
+        self._stopped = False
         self.moto: MotoServer | None = None
         self.runtime: Runtime | None = None
         self.plane: ControlPlane | None = None
@@ -101,12 +111,14 @@ class LocalECS:
             stack.close()
             raise
         self._stack = stack
+        self._stopped = False
         return self
 
     def stop(self) -> None:
         if self._stack is not None:
             self._stack.close()
             self._stack = None
+            self._stopped = True
 
     def __enter__(self) -> LocalECS:
         return self.start()
@@ -120,8 +132,15 @@ class LocalECS:
         return self._require_moto().endpoint_url
 
     def client(self, service: str) -> Any:
-        """A boto3 client for `service` that reaches this LocalECS's moto only."""
-        return self._require_moto().client(service)
+        """A boto3 client for `service` that reaches this LocalECS's moto only (and says so once it is stopped)."""
+        client = self._require_moto().client(service)
+
+        def refuse_when_stopped(**_: Any) -> None:
+            if self._stopped:
+                raise LocalECSStoppedError()
+
+        client.meta.events.register_first("before-call", refuse_when_stopped)
+        return client
 
     def cli_environment(self) -> dict[str, str]:
         return self._require_moto().cli_environment()
@@ -130,6 +149,8 @@ class LocalECS:
         return self._require_moto().export_lines()
 
     def _require_moto(self) -> MotoServer:
+        if self._stopped:
+            raise LocalECSStoppedError()
         if self.moto is None:
             raise RuntimeError("LocalECS is not started: use `with LocalECS() as local:` or call start()")
         return self.moto
@@ -137,7 +158,7 @@ class LocalECS:
     # ---- state for labs ----------------------------------------------------------------------------------
     def tasks(self, cluster: str, *, service: str | None = None, include_stopped: bool = False) -> list[Any]:
         """Task records (observed state) of a cluster, newest first."""
-        assert self.plane is not None
+        self._require_moto()
         with self.plane.lock:
             found = [t for t in self.plane.tasks.values() if t.cluster == cluster
                      and (service is None or t.service == service)
@@ -145,7 +166,7 @@ class LocalECS:
         return sorted(found, key=lambda t: t.created_at, reverse=True)
 
     def service_events(self, cluster: str, service: str) -> list[str]:
-        assert self.plane is not None
+        self._require_moto()
         with self.plane.lock:
             record = self.plane.services.get((cluster, service))
             return [e["message"] for e in record.events] if record else []

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ecsdojo.cloud import ACCOUNT_ID
+from ecsdojo.cloud import ACCOUNT_ID, LOOPBACK
 from ecsdojo.control.records import ContainerRecord, InstanceRecord, ServiceRecord, TaskRecord
 
 # The ECS response handlers we wrap, and what the control plane does with each.
@@ -176,7 +176,10 @@ class MotoAdapter:
         if container.host_ports and task.network_mode != "awsvpc":   # awsvpc tasks report ENIs, not bindings
             bindings = []
             for container_port, declared_host, protocol in container.container_port_bindings:
-                bindings.append({"bindIP": "0.0.0.0", "containerPort": container_port,
+                # What is true here: ports are published on 127.0.0.1 only. (On an EC2 instance the ECS agent
+                # reports 0.0.0.0: Docker publishes on every interface of the instance, bounded by its
+                # security groups.)
+                bindings.append({"bindIP": LOOPBACK, "containerPort": container_port,
                                  "hostPort": declared_host or container.host_ports.get(container_port, 0),
                                  "protocol": protocol})
             body["networkBindings"] = bindings

@@ -112,9 +112,18 @@ def image_repository(image: str) -> tuple[str, str]:
 
 
 def is_app_image(image: str) -> bool:
-    """Whether the process runtime can run `image` (the demo app, any tag, any registry prefix)."""
+    """Whether `image` names the demo app (any tag, any registry prefix)."""
     repository, _ = image_repository(image)
     return repository == APP_REPOSITORY or repository.endswith("/" + APP_REPOSITORY)
+
+
+def is_known_app_tag(tag: str) -> bool:
+    """Tags the process runtime treats as present: those `dojo images build` makes on Docker (latest and the
+    package version), plus vN, which stand for versions of the app (the process sets APP_VERSION=vN).
+    Any other tag is absent, as it would be on Docker: ecsdojo/app:does-not-exist cannot be "pulled"."""
+    from ecsdojo import __version__
+
+    return tag in ("latest", __version__) or re.fullmatch(r"v\d+", tag) is not None
 
 
 def rewrite_ports(text: str, ports: Mapping[int, int]) -> str:
@@ -344,8 +353,10 @@ class ProcessRuntime(Runtime):
             raise ContainerStartError(f"container {spec.name} lacks the label {LABEL_MANAGED}=true")
         if not is_app_image(spec.image):
             raise ImageNotFoundError(spec.image, "the process runtime (no Docker) runs only ecsdojo/app")
-        argv = self._program(spec)
         _, tag = image_repository(spec.image)
+        if not is_known_app_tag(tag):
+            raise ImageNotFoundError(spec.image, f"manifest for {spec.image} not found: manifest unknown")
+        argv = self._program(spec)
         environment = {"APP_VERSION": tag if re.fullmatch(r"v\d+", tag) else "v1",
                        "PORT": str(DEFAULT_CONTAINER_PORT), "PYTHONUNBUFFERED": "1"}   # the image's ENV
         environment.update(spec.environment)
