@@ -18,6 +18,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -25,7 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ecsdojo.lab import free_port, lab_command
+from ecsdojo.lab import free_port, lab_launch
 from ecsdojo.progress_store import ProgressStore
 from ecsdojo.quiz.bank import find_bank, matching_questions
 from tests.conftest import ROOT, docker_required, wait_for
@@ -84,6 +85,8 @@ LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                         "checkForUpdates": False},
+    # the terminal's text as DOM (an accessibility tree) beside the canvas, so the test can read it
+    "@jupyterlab/terminal-extension/plugin.jupyterlab-settings": {"screenReaderMode": True},
 }
 
 
@@ -202,9 +205,11 @@ def test_a_learner_answers_a_quiz_in_jupyterlab_and_the_answer_is_saved(tmp_path
 
     token = secrets.token_hex(16)
     port = free_port(0)
-    command, url = lab_command(port=port, token=token, root=workdir, open_path="quiz.ipynb")
+    launch = lab_launch(port=port, token=token, root=workdir, open_path="quiz.ipynb", home=Path(env["DOJO_HOME"]),
+                        base_env=env)
+    url = launch.url
     log = (tmp_path / "jupyterlab.log").open("w")
-    lab = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+    lab = subprocess.Popen(launch.command, cwd=workdir, env=launch.env, stdout=log, stderr=subprocess.STDOUT,
                            start_new_session=True)
     screenshot = tmp_path / "browser-quiz.png"
     try:
@@ -243,3 +248,53 @@ def test_a_learner_answers_a_quiz_in_jupyterlab_and_the_answer_is_saved(tmp_path
     SCREENSHOT_COPY.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(screenshot, SCREENSHOT_COPY)
     assert screenshot.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_a_terminal_opened_from_the_courses_jupyterlab_has_the_courses_dojo_and_aws(tmp_path):
+    """File → New → Terminal in the course's JupyterLab: `dojo` and `aws` are the course's (its venv's)."""
+    sync_api = browser_or_skip()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    env = lab_environment(tmp_path)
+    env["PATH"] = "/usr/bin:/bin"          # as on a machine where the venv was never activated
+    token = secrets.token_hex(16)
+    port = free_port(0)
+    launch = lab_launch(port=port, token=token, root=workdir, home=Path(env["DOJO_HOME"]), base_env=env)
+    log = (tmp_path / "jupyterlab.log").open("w")
+    lab = subprocess.Popen(launch.command, cwd=workdir, env=launch.env, stdout=log, stderr=subprocess.STDOUT,
+                           start_new_session=True)
+    bin_dir = Path(sys.executable).parent
+    try:
+        wait_for(lambda: lab.poll() is not None or lab_status(port, token), timeout=60, interval=0.3,
+                 message="JupyterLab's /api/status")
+        assert lab.poll() is None, f"JupyterLab exited early; see {tmp_path / 'jupyterlab.log'}"
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.set_default_timeout(UI_TIMEOUT_MS)
+                page.goto(launch.url)
+                page.locator(".lm-MenuBar-item", has_text="File").first.click()
+                page.locator(".lm-Menu-item", has_text="New").first.hover()
+                page.locator(".lm-Menu-item[data-command='terminal:create-new']").first.click()
+                terminal = page.locator(".jp-Terminal").first
+                terminal.wait_for()
+                screen = terminal.locator(".xterm-accessibility-tree, .xterm-rows").first
+                wait_for(lambda: "ECS Dojo terminal" in screen.inner_text(), timeout=60, interval=0.5,
+                         message="the course's terminal greeting")
+                terminal.click()
+                page.keyboard.type("command -v dojo aws; dojo --version; aws --version\n")
+
+                def shown():
+                    text = " ".join(screen.inner_text().split())
+                    return text if "ecsdojo 0" in text and "aws-cli/" in text else None
+
+                text = wait_for(shown, timeout=60, interval=0.5, message="dojo and aws to answer in the terminal")
+                page.screenshot(path=str(tmp_path / "terminal.png"))
+            finally:
+                browser.close()
+        assert str(bin_dir / "dojo") in text and str(bin_dir / "aws") in text, text
+    finally:
+        stop_group(lab)
+        log.close()
