@@ -90,8 +90,10 @@ def _refuse_non_loopback(request: Any, **_: Any) -> None:
         raise RealAWSRefusedError(request.url)
 
 
-def make_client(service: str, endpoint_url: str, *, region: str = REGION) -> Any:
-    """A boto3 client for `service` that can only reach `endpoint_url` on the loopback interface."""
+def make_client(service: str, endpoint_url: str, *, region: str = REGION, config: Config | None = None) -> Any:
+    """A boto3 client for `service` that can only reach `endpoint_url` on the loopback interface.
+
+    `config` is merged over the defaults (e.g. ``Config(parameter_validation=False)`` for fuzzing)."""
     host = urlparse(endpoint_url).hostname
     if host not in (LOOPBACK, "localhost"):
         raise RealAWSRefusedError(endpoint_url)
@@ -99,7 +101,7 @@ def make_client(service: str, endpoint_url: str, *, region: str = REGION) -> Any
     client = session.client(service, endpoint_url=endpoint_url, region_name=region,
                             aws_access_key_id=FAKE_ACCESS_KEY_ID, aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
                             config=Config(proxies={}, retries={"max_attempts": 2, "mode": "standard"},
-                                          connect_timeout=5, read_timeout=60))
+                                          connect_timeout=5, read_timeout=60).merge(config or Config()))
     client.meta.events.register_first("before-send", _refuse_non_loopback)
     return client
 
