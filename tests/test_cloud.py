@@ -128,12 +128,17 @@ def test_plain_boto3_inside_pointed_at_moto_refuses_an_explicit_real_endpoint(re
 
 def test_export_lines_clear_what_could_steer_the_cli_away(monkeypatch):
     """`dojo up`'s lines unset session tokens, profiles and service endpoints, and keep proxies off loopback."""
+    import subprocess
+
     monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", "https://sqs.example.com")
-    monkeypatch.setenv("NO_PROXY", "intranet.example")
     lines = cloud.export_lines("http://127.0.0.1:4599")
-    exports = dict(line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export "))
+    # What a shell makes of them, in a shell whose NO_PROXY already names an intranet host:
+    shell = subprocess.run(["bash", "-c", "\n".join([*lines, "env"])], capture_output=True, text=True,
+                           env={"NO_PROXY": "intranet.example", "AWS_SESSION_TOKEN": "x", "PATH": "/usr/bin:/bin"})
+    exports = dict(line.split("=", 1) for line in shell.stdout.splitlines() if "=" in line)
     assert exports["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4599"
     assert exports["NO_PROXY"] == exports["no_proxy"] == "127.0.0.1,localhost,intranet.example"
+    assert "AWS_SESSION_TOKEN" not in exports
     unset = next(line for line in lines if line.startswith("unset ")).split()[1:]
     for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_ECS", "AWS_ENDPOINT_URL_SQS",
                  "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):

@@ -122,11 +122,14 @@ def cli_environment(endpoint_url: str, *, region: str = REGION,
 
 
 def export_lines(endpoint_url: str, *, region: str = REGION) -> list[str]:
-    """Shell lines for another terminal: the moto variables, and `unset` of everything that could steer away."""
-    unset = sorted({*STEERING_VARIABLES, *COURSE_SERVICE_ENDPOINT_VARIABLES, *steering_variables()}
-                   - set(cli_environment(endpoint_url, region=region)))
-    return ([f"export {name}={value}" for name, value in cli_environment(endpoint_url, region=region).items()]
-            + [f"unset {' '.join(unset)}"])
+    """Shell lines for another terminal: the moto variables, loopback kept off any proxy (the shell's own
+    NO_PROXY kept), and `unset` of everything that could steer the AWS CLI away from moto."""
+    variables = cli_environment(endpoint_url, region=region, environ={})
+    unset = sorted({*STEERING_VARIABLES, *COURSE_SERVICE_ENDPOINT_VARIABLES, *steering_variables()} - set(variables))
+    lines = [f"export {name}={value}" for name, value in variables.items() if name.lower() != "no_proxy"]
+    lines += [f'export NO_PROXY="{NO_PROXY_HOSTS}${{NO_PROXY:+,$NO_PROXY}}"', 'export no_proxy="$NO_PROXY"',
+              f"unset {' '.join(unset)}"]
+    return lines
 
 
 @contextmanager
