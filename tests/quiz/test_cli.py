@@ -105,3 +105,13 @@ def test_does_dojo_drill_say_the_store_is_corrupt_instead_of_a_traceback(capsys,
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main(["drill", "--banks", str(GOOD_BANKS)]) == 1
     assert capsys.readouterr().err.startswith(f"dojo drill: {path}: not a usable progress store")
+
+
+def test_does_dojo_drill_misses_review_a_question_missed_a_moment_ago(capsys, monkeypatch):
+    store = ProgressStore()
+    store.record_answer(bank="basics", question_id="fx-numeric", answer=99, correct=False, score=0)
+    store.close()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("30\n"))
+    assert main(["drill", "--misses", "--interview", "0", "--banks", str(GOOD_BANKS)]) == 0
+    out = capsys.readouterr().out
+    assert "Review of your misses: 1 question(s)" in out and "Reviewed 1 card(s)" in out

@@ -3,7 +3,7 @@
     dojo quiz --check [--banks DIR]          validate every bank; non-zero exit on any error
     dojo quiz                                list the banks
     dojo quiz BANK [--n N] [--seed S] [--topic T] [--difficulty D]
-    dojo drill [--topics T ...] [--n N] [--interview K] [--minutes M] [--seed S]
+    dojo drill [--topics T ...] [--n N] [--interview K] [--minutes M] [--seed S] [--misses]
 
 Both read answers from standard input (piped input works) and stop cleanly at its end.
 """
@@ -42,6 +42,8 @@ def register(commands) -> None:
     drill.add_argument("--minutes", type=float, metavar="M", help="minutes per interview question")
     drill.add_argument("--seed", type=int, metavar="S", help="seed for choosing interview questions")
     drill.add_argument("--banks", type=Path, metavar="DIR", help="the quizzes folder (default: the course's)")
+    drill.add_argument("--misses", action="store_true",
+                       help="review now the questions you answered wrong in the last 24 hours (due or not)")
 
 
 def check_banks(banks: BankSet, *, out: TextIO) -> int:
@@ -137,7 +139,7 @@ def drill_command(args: argparse.Namespace, *, stdin: TextIO | None = None, stdo
         return 1
     try:
         run_drill(banks, store=store, topics=args.topics, n=args.n, interviews=args.interview, minutes=args.minutes,
-                  seed=args.seed, stdin=stdin, stdout=stdout)
+                  seed=args.seed, misses=args.misses, stdin=stdin, stdout=stdout)
     finally:
         store.close()
     return 0
