@@ -72,6 +72,8 @@ def _release(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     for path in plan.removes:
         print(f"removed {path} (its solutions notebook is gone)")
+    for path in plan.kept:
+        print(f"kept {path} (not a generated notebook, or edited: yours, never touched)")
     if not plan.writes and not plan.removes and not plan.errors:
         print(f"{args.out} is up to date" if plan.unchanged else f"nothing to release from {args.solutions}")
     return 1 if plan.errors else 0

@@ -13,10 +13,12 @@ One transformation per step, each a pure function of a cell's source:
 The released notebook keeps every cell id of its source (grading restores check cells by id) and
 carries ``metadata.ecsdojo`` = {module, title, source, checks: {id: points}, digest}.
 
-Safety: the release folder holds generated notebooks only. A release refuses to run when that folder
-holds a notebook it did not generate (a learner's own copy) or one edited since it was released
-(``--force`` overwrites edited ones), and when it is the solutions folder. Running it twice changes
-nothing. Example::
+Safety: a generated notebook is one whose ``metadata.ecsdojo.source`` is its own file name; only those
+are written or removed. Anything else in the folder (a learner's own notebook, a JupyterLab *Duplicate*
+of a generated one) is kept untouched, and the release refuses to write over one of the same name. It
+refuses to overwrite a generated notebook edited since it was released unless ``--force`` is given,
+never removes an edited one (even with ``--force``), and refuses to write into the solutions folder.
+Running it twice changes nothing. Example::
 
     plan = plan_release(Path("solutions"), Path("notebooks"))
     plan.stale           # what would change; [] when notebooks/ is up to date
@@ -185,6 +187,7 @@ class ReleasePlan:
     removes: list[Path] = field(default_factory=list)           # generated notebooks whose source is gone
     errors: list[str] = field(default_factory=list)             # bad solutions notebooks (others go on)
     edited: list[Path] = field(default_factory=list)            # generated notebooks edited since release
+    kept: list[Path] = field(default_factory=list)              # the learner's own notebooks: never touched
 
     @property
     def stale(self) -> list[Path]:
@@ -192,12 +195,19 @@ class ReleasePlan:
 
 
 def _released_meta(path: Path) -> dict[str, Any] | None:
-    """metadata.ecsdojo of a notebook the release generated, else None."""
+    """metadata.ecsdojo of a notebook the release generated, else None.
+
+    A generated notebook has the exact name of its source (``metadata.ecsdojo.source``). A copy of one
+    (JupyterLab's *Duplicate* writes ``04_auto_healing-Copy1.ipynb`` beside it; a learner may *Save As*
+    ``04_my_copy.ipynb``) carries the same metadata under another name: it is the learner's, not ours.
+    """
     try:
         meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get(METADATA_KEY)
     except (OSError, ValueError, AttributeError):
         return None
-    return meta if isinstance(meta, dict) and "source" in meta and "digest" in meta else None
+    if not (isinstance(meta, dict) and "source" in meta and "digest" in meta):
+        return None
+    return meta if meta["source"] == path.name else None
 
 
 def _was_edited(path: Path) -> bool:
@@ -229,11 +239,17 @@ def plan_release(solutions_dir: str | os.PathLike, out_dir: str | os.PathLike) -
         raise ReleaseRefused(out_dir, f"the release folder must be apart from the solutions folder {solutions_dir}")
     if out_dir.exists() and not out_dir.is_dir():
         raise ReleaseRefused(out_dir, "is not a folder")
-    existing = {path.name: path for path in sorted(out_dir.glob("*.ipynb"))} if out_dir.is_dir() else {}
-    for path in existing.values():
+    existing: dict[str, Path] = {}
+    for path in sorted(out_dir.glob("*.ipynb")) if out_dir.is_dir() else []:
         if _released_meta(path) is None:
-            raise ReleaseRefused(path, "is not a notebook `dojo release` generated; the release folder holds "
-                                       "generated notebooks only (keep your own work in another folder)")
+            plan.kept.append(path)             # the learner's: never written, never removed
+        else:
+            existing[path.name] = path
+    generated_names = {source.name for source in sources}
+    for path in plan.kept:
+        if path.name in generated_names:
+            raise ReleaseRefused(path, "is not a notebook `dojo release` generated, and the release would "
+                                       "write a notebook of that name; move or rename it first")
     modules: dict[str, Path] = {}
     for source in sources:
         module = module_from_filename(source.name)
@@ -262,8 +278,10 @@ def plan_release(solutions_dir: str | os.PathLike, out_dir: str | os.PathLike) -
     for name, path in existing.items():
         if name not in released:
             if _was_edited(path):
-                plan.edited.append(path)
-            plan.removes.append(path)
+                plan.kept.append(path)         # someone's work in it: kept, even with --force
+            else:
+                plan.removes.append(path)
+    plan.kept.sort()
     return plan
 
 
