@@ -22,13 +22,14 @@ Kept light on imports: this module loads in every learner kernel.
 from __future__ import annotations
 
 import html
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ecsdojo.grading.seal import BadSealedSpec, Normalisation, SealedSpec, UnsupportedValue, kind_of
+from ecsdojo.grading.seal import BadSealedSpec, Normalisation, SealedSpec, UnsupportedValue, kind_of, normalise
 from ecsdojo.grading.tally import module_label, progress
 
 __all__ = ["check", "hint", "progress", "evaluate", "CheckOutcome", "CHECK_MIME"]
@@ -36,6 +37,7 @@ __all__ = ["check", "hint", "progress", "evaluate", "CheckOutcome", "CHECK_MIME"
 CHECK_MIME = "application/vnd.ecsdojo.check+json"
 POLL_INTERVAL_S = 0.25
 _MISSING = object()
+_RAISED = object()                    # the value: the learner's code raised instead of returning one
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,10 @@ class CheckOutcome:
     explanation: str = ""
     hints_left: int = 0
     hint_cost: float = 0.0
+    answer: str | None = None        # value checks: the learner's value, normalised (None: none to compare)
 
     def payload(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if key not in ("hint", "explanation")}
+        return {key: value for key, value in asdict(self).items() if key not in ("hint", "explanation", "answer")}
 
 
 @dataclass
@@ -110,10 +113,17 @@ def evaluate(spec: SealedSpec, value: Any, *, points: float = 1, hints_used: int
             explanation = spec.explanation(result)
         except UnsupportedValue:
             explanation = ""
+    answer = None
+    if not spec.is_behaviour and result is not _RAISED:
+        try:
+            answer = normalise(result, spec.how)
+        except UnsupportedValue:
+            answer = None
     return CheckOutcome(check_id=spec.check_id, module=_module_of(spec.check_id), passed=passed,
                         points=float(earned), max_points=float(points), hints_used=hints_used, reason=reason,
                         hint="" if passed else spec.hint, explanation=explanation,
-                        hints_left=max(0, len(spec.extra_hints) - hints_used), hint_cost=float(hint_cost))
+                        hints_left=max(0, len(spec.extra_hints) - hints_used), hint_cost=float(hint_cost),
+                        answer=answer)
 
 
 def _judge(spec: SealedSpec, value: Any) -> tuple[bool, str, Any]:
@@ -121,7 +131,7 @@ def _judge(spec: SealedSpec, value: Any) -> tuple[bool, str, Any]:
         try:
             result = value()
         except Exception as error:  # noqa: BLE001 - the learner's code failing is a check failure
-            return False, f"Your code raised {type(error).__name__}: {error}", None
+            return False, f"Your code raised {type(error).__name__}: {error}", _RAISED
     else:
         result = value
     if spec.is_behaviour:
@@ -213,8 +223,8 @@ def _emit(text: str, body_html: str, payload: dict[str, Any] | None = None) -> N
         print(text)
         return
     bundle: dict[str, Any] = {"text/plain": text, "text/html": body_html}
-    if payload is not None:
-        bundle[CHECK_MIME] = payload
+    if payload is not None and os.environ.get("DOJO_GRADING") != "1":
+        bundle[CHECK_MIME] = payload      # when grading, only the grader's session shows results (integrity.py)
     display(bundle, raw=True)
 
 
