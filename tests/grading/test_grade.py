@@ -223,7 +223,7 @@ def test_is_a_forgery_that_reading_cannot_see_caught_at_run_time(graded):
     result = graded["results"]["hidden-forgery"]
     assert (result.status, result.points) == ("tampered", 0)
     notes = " ".join(result.status_notes())
-    assert "ecsdojo.grading.checks.check was replaced" in notes
+    assert "ecsdojo.grading.checks.check was replaced" in notes and "ecsdojo.check was replaced" in notes
     assert "ecsdojo.grading.seal.SealedSpec.matches was replaced" in notes
     assert "an IPython post_run_cell hook was registered (forge_all)" in notes
     assert "showed a check result the grader did not produce" in notes

@@ -39,7 +39,7 @@ def test_are_hidden_checks_and_answers_absent_from_the_release(course):
                    "Six sevens", "forty-two", "6 * 7", "max(0, desired - running)"):
         assert secret not in text, secret
     cells = released_cells(notebooks)
-    assert cells["ck-answer"].source.startswith('check("m01.answer", answer, points=2,\n      sealed="dojo1:')
+    assert cells["ck-answer"].source.startswith('check("m01.answer", lambda: answer, points=2,\n      sealed="dojo1:')
     assert "42" not in cells["ck-answer"].source
 
 

@@ -258,6 +258,8 @@ def arm(nonce: str) -> GradingSession:
     import ecsdojo  # noqa: F401 - loads the package the snapshot covers
     from ecsdojo.grading import checks, seal
 
+    package = sys.modules["ecsdojo"]
+    exported = {name: getattr(package, name) for name in PROTECTED_NAMES if name != "evaluate"}
     modules = {name: sys.modules.get(name) for name in WATCHED_MODULES}
     snapshot: dict[str, tuple[Any, Any]] = {}
     for name, module in modules.items():
@@ -282,6 +284,9 @@ def arm(nonce: str) -> GradingSession:
                 found.append(f"{name} was replaced")
             elif code is not None and getattr(getattr(value, "__func__", value), "__code__", None) is not code:
                 found.append(f"{name}'s code was replaced")
+        for name, genuine in exported.items():          # `from ecsdojo import check` is resolved lazily
+            if vars(package).get(name, genuine) is not genuine:
+                found.append(f"ecsdojo.{name} was replaced")
         if getattr(display_module, "display", None) is not display:
             found.append("IPython.display.display was replaced")
         for event, before in hooks_before.items():

@@ -27,6 +27,7 @@ Running it twice changes nothing. Example::
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import json
@@ -88,7 +89,8 @@ def strip_hidden_checks(source: str, where: CellLocation, *, keep_code: bool = F
     return text
 
 
-def seal_checks(source: str, where: CellLocation, *, module: str, module_total: float | None) -> str:
+def seal_checks(source: str, where: CellLocation, *, module: str, module_total: float | None,
+                hidden_points: float = 0) -> str:
     """Rewrite every authored check() call so that it carries a sealed spec instead of its answer."""
     calls = find_checks(source, where, module=module)
     for call in sorted(calls, key=lambda c: c.start, reverse=True):
@@ -96,13 +98,28 @@ def seal_checks(source: str, where: CellLocation, *, module: str, module_total: 
             continue
         spec = SealedSpec.build(call.check_id, expect=call.expect, has_expect=call.has_expect, how=call.how,
                                 hint=call.hint, extra_hints=call.extra_hints, explain=call.explain,
-                                module_total=module_total)
+                                module_total=module_total, hidden_points=hidden_points)
         line_start = source.rfind("\n", 0, call.start) + 1
         indent = " " * (call.start - line_start + len("check("))
-        arguments = [call.id_source, call.value_source, *(f"{name}={text}" for name, text in call.visible_keywords)]
+        arguments = [call.id_source, deferred_value(call.value_source),
+                     *(f"{name}={text}" for name, text in call.visible_keywords)]
         text = f"check({', '.join(arguments)},\n{indent}sealed={json.dumps(spec.encode())})"
         source = source[:call.start] + text + source[call.end:]
     return source
+
+
+def deferred_value(value_source: str) -> str:
+    """The value argument as the release writes it: ``lambda: <value>`` unless it is a lambda already.
+
+    So a learner who has not done the exercise gets "Your code raised NameError: name 'x' is not
+    defined" as the check's feedback (check() calls the lambda and catches), instead of a traceback
+    that prints the whole cell, sealed= text and all. check() calls a callable value, and calls once
+    more what that returns when it is callable (a function passed by name, e.g. a behaviour check).
+    """
+    text = value_source.strip()
+    if text.startswith("lambda") and text[len("lambda"):][:1] in (":", " "):
+        return value_source
+    return f"lambda: ({text})" if "\n" in text else f"lambda: {text}"
 
 
 def _tag(cell: dict[str, Any], tag: str) -> None:
@@ -131,7 +148,7 @@ def _joined(source: Any) -> str:
 def released_notebook(nb: Any, parsed: ParsedNotebook, *, source_name: str) -> Any:
     """The learner's notebook for one solutions notebook (a new node; `nb` is not changed)."""
     out = copy.deepcopy(nb)
-    module_total = parsed.visible_total
+    module_total, hidden_points = parsed.total, parsed.total - parsed.visible_total
     for cell, info in zip(out.cells, parsed.cells):
         where = CellLocation(parsed.path, info.index, info.cell_id)
         if info.kind == "exercise":
@@ -140,7 +157,8 @@ def released_notebook(nb: Any, parsed: ParsedNotebook, *, source_name: str) -> A
             _tag(cell, RAISES_TAG)
         elif info.kind == "check":
             text = strip_hidden_checks(info.source, where)
-            cell.source = seal_checks(text, where, module=parsed.module, module_total=module_total)
+            cell.source = seal_checks(text, where, module=parsed.module, module_total=module_total,
+                                      hidden_points=hidden_points)
             clear_outputs(cell)
             _tag(cell, RAISES_TAG)
             cell.metadata["editable"] = False
@@ -150,11 +168,28 @@ def released_notebook(nb: Any, parsed: ParsedNotebook, *, source_name: str) -> A
         "title": parsed.title,
         "source": source_name,
         "checks": {call.check_id: call.points for call in parsed.visible_checks},
+        "points": module_total,
+        "hidden_points": hidden_points,
+        "hints": _hint_specs(parsed, module_total, hidden_points),
         "digest": source_digest(out.cells),
     }
     if out.get("nbformat_minor", 0) < 5:
         out.nbformat_minor = 5
     return out
+
+
+def _hint_specs(parsed: ParsedNotebook, module_total: float, hidden_points: float) -> dict[str, dict[str, Any]]:
+    """Check id -> what hint() needs before the check has run (every visible check): the same sealed
+    text as the check cell holds, its points and the cost of a hint."""
+    specs = {}
+    for call in parsed.visible_checks:
+        spec = SealedSpec.build(call.check_id, expect=call.expect, has_expect=call.has_expect, how=call.how,
+                                hint=call.hint, extra_hints=call.extra_hints, explain=call.explain,
+                                module_total=module_total, hidden_points=hidden_points)
+        cost = dict(call.visible_keywords).get("hint_cost")
+        specs[call.check_id] = {"points": call.points, "hint_cost": float(ast.literal_eval(cost)) if cost else 0.5,
+                                "sealed": spec.encode()}
+    return specs
 
 
 def graded_check_sources(parsed: ParsedNotebook) -> dict[str, str]:
@@ -163,7 +198,8 @@ def graded_check_sources(parsed: ParsedNotebook) -> dict[str, str]:
     for info in parsed.cells_of_kind("check"):
         where = CellLocation(parsed.path, info.index, info.cell_id)
         text = strip_hidden_checks(info.source, where, keep_code=True)
-        sources[info.cell_id] = seal_checks(text, where, module=parsed.module, module_total=parsed.visible_total)
+        sources[info.cell_id] = seal_checks(text, where, module=parsed.module, module_total=parsed.total,
+                                            hidden_points=parsed.total - parsed.visible_total)
     return sources
 
 
