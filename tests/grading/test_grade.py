@@ -300,3 +300,37 @@ def test_is_answer_key_a_perfect_submission(tmp_path):
     nb = answer_key(solutions / "01_basics.ipynb")
     text = nbformat.writes(nb)
     assert "### BEGIN SOLUTION" not in text and "max(0, desired - running)" in text and HIDDEN_TOKEN not in text
+
+
+def test_does_an_environment_failure_mark_the_row_instead_of_a_quiet_low_grade(tmp_path):
+    """Issue 14 §10: a course cell that fails because of the grading environment is never `ok`."""
+    from ecsdojo.grading.release import release
+
+    course = tmp_path / "course"
+    solutions, _ = release_course(course)
+    source = solutions / "02_extra.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    nb.cells.insert(1, new_code_cell('from ecsdojo.quiz.bank import load_banks\nbanks = load_banks("/no/such/banks")',
+                                     id="quiz-banks"))
+    nb.cells.insert(2, new_code_cell("class WaitTimeoutError(TimeoutError):\n    pass\n"
+                                     "raise WaitTimeoutError('service web did not reach 3 RUNNING tasks')",
+                                     id="wait-steady"))
+    nbformat.write(nb, source)
+    release(solutions, course / "notebooks")
+    released = course / "notebooks" / "02_extra.ipynb"
+    honest = make_submission(released, tmp_path / "honest" / "02_extra.ipynb",
+                             answers={"ex-name": "cluster_name = 'dojo'"})
+    edited = make_submission(released, tmp_path / "edited" / "02_extra.ipynb",
+                             answers={"ex-name": "cluster_name = 'dojo'"},
+                             edit=lambda nb: [setattr(c, "source", c.source + "  # mine") for c in nb.cells
+                                              if c.id == "wait-steady"])
+    results = grade([str(honest), str(edited)], workers=1, options=GradeOptions(solutions_dir=solutions,
+                                                                               cell_timeout=30))
+    first, second = results
+    assert first.status == "environment-error" and first.points == 1
+    assert any(n.startswith("cell 2 (id 'quiz-banks') raised BanksFolderNotFound") for n in first.status_notes())
+    assert any(n.startswith("cell 3 (id 'wait-steady') raised WaitTimeoutError") for n in first.status_notes())
+    # a learner-edited cell's timeout is the learner's: noted, but only the banks failure marks the row
+    assert second.status == "environment-error"
+    assert [n for n in second.status_notes() if "WaitTimeoutError" in n] == []
+    assert any("cell 3 raised WaitTimeoutError" in n for n in second.notes)

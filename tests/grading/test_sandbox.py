@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell
 
-from ecsdojo.grading.grade import GradeOptions, grade
-from ecsdojo.grading.sandbox import OWNER_LABEL, DockerLimits, docker_kernel_argv, local_kernel_env
+from ecsdojo.grading.grade import GradeOptions, grade, grade_submission, load_keys
+from ecsdojo.grading.markers import read_notebook
+from ecsdojo.grading.sandbox import (OWNER_LABEL, DockerLimits, course_mounts, docker_kernel_argv, local_kernel_env,
+                                     sandbox_refusal)
 
 from .conftest import RIGHT, make_submission, release_course
 
@@ -25,6 +27,35 @@ def test_does_the_docker_kernel_run_without_network_and_with_limits():
                   "-e DOJO_HOME=/tmp/g/s1/home", "--entrypoint python3 ecsdojo/app:latest -m ipykernel_launcher"):
         assert flags in text, flags
     assert "-p" not in argv and "--publish" not in argv
+
+
+def test_does_the_sandbox_get_the_demo_app_the_banks_and_the_simulated_runtime():
+    """Issue 14 §10: LocalECS runs on the simulated runtime inside the sandbox; quizzes load there."""
+    repo = Path(__file__).resolve().parents[2]
+    assert course_mounts() == [str(repo / "labs" / "app"), str(repo / "quizzes")]
+    text = " ".join(docker_kernel_argv(image="ecsdojo/app:latest", workdir=Path("/tmp/g/s1"), run_label="r1"))
+    assert f"-v {repo / 'labs' / 'app'}:{repo / 'labs' / 'app'}:ro" in text
+    assert f"-v {repo / 'quizzes'}:{repo / 'quizzes'}:ro" in text
+    assert "-e DOJO_RUNTIME=process" in text and f"{repo / 'quizzes'}:" not in text.split("PYTHONPATH=")[1].split()[0]
+
+
+def test_is_a_module_that_needs_a_docker_engine_refused_up_front_in_the_sandbox(tmp_path):
+    repo = Path(__file__).resolve().parents[2]
+    _, parsed = read_notebook(repo / "solutions" / "01_docker_limits.ipynb")
+    assert "need a Docker engine" in sandbox_refusal([cell.source for cell in parsed.cells])
+    _, parsed = read_notebook(repo / "solutions" / "04_auto_healing.ipynb")
+    assert sandbox_refusal([cell.source for cell in parsed.cells]) is None
+    solutions, notebooks = release_course(tmp_path)
+    nb_path = solutions / "01_basics.ipynb"
+    nb_path.write_text(nb_path.read_text().replace("from ecsdojo import check, hint, progress",
+                                                   "from ecsdojo import check, hint, progress\\n"
+                                                   "# uses ecsdojo.course.docker_demos"))
+    submission = make_submission(notebooks / "01_basics.ipynb", tmp_path / "sub" / "01_basics.ipynb", answers=RIGHT)
+    result = grade_submission(submission, load_keys(solutions), GradeOptions(solutions_dir=solutions,
+                                                                             sandbox="docker"),
+                              workdir=tmp_path / "work")
+    assert result.status == "not-gradable-here" and result.points == 0
+    assert "module 01 was not graded: this module runs plain Docker demos" in result.notes[0]
 
 
 def test_does_a_local_kernel_get_its_own_dojo_home(tmp_path):

@@ -51,8 +51,15 @@ CHECK_MIME = "application/vnd.ecsdojo.check+json"   # same as checks.CHECK_MIME 
 SESSION_PLACEHOLDER = "__DOJO_SESSION__"
 PRELUDE_ID = "ecsdojo-grading-prelude"
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-STATUSES = ("invalid-notebook", "wrong-module", "grader-error", "tampered", "kernel-died", "timeout",
-            "output-too-large", "sys-exit", "cells-missing", "checks-restored", "ok")
+STATUSES = ("invalid-notebook", "wrong-module", "not-gradable-here", "grader-error", "tampered", "kernel-died",
+            "timeout", "environment-error", "output-too-large", "sys-exit", "cells-missing", "checks-restored", "ok")
+# Errors that say the grading environment, not the learner's answer, failed: in any cell they mark the
+# row `environment-error`; in an unchanged course cell (neither exercise nor check) so do timeouts.
+ENVIRONMENT_ERRORS = frozenset({
+    "BanksFolderNotFound", "RuntimeUnavailableError", "NoDockerEngine", "DemoImageMissing", "ImageNotFoundError",
+    "ContainerStartError", "DockerException", "ModuleNotFoundError", "ImportError", "PermissionError", "OSError",
+    "BlockingIOError", "MemoryError", "ConnectionRefusedError", "EndpointConnectionError", "RealAWSRefusedError"})
+COURSE_CELL_ENVIRONMENT_ERRORS = frozenset({"WaitTimeoutError", "TimeoutError", "DemoTimeout"})
 
 
 class NoSolutions(Exception):
@@ -222,6 +229,13 @@ def _module_of(nb: Any, path: Path, options: GradeOptions, keys: dict[str, Gradi
     if key is None:
         result.flag("wrong-module", f"there is no solutions notebook for module {module}")
         return None
+    if options.sandbox == "docker":
+        from ecsdojo.grading.sandbox import sandbox_refusal
+
+        reason = sandbox_refusal([cell.source for cell in key.parsed.cells if cell.cell_type == "code"])
+        if reason is not None:
+            result.flag("not-gradable-here", f"module {module} was not graded: {reason}")
+            return None
     ids = {cell.get("id") for cell in nb.cells}
     if not ids & key.cell_ids:
         result.flag("wrong-module", f"none of module {module}'s cells are in this notebook "
@@ -527,6 +541,7 @@ def score(nb: Any, key: GradingKey, result: SubmissionResult, *, run: GradingRun
     for call in key.checks:
         result.checks[call.check_id] = CheckScore(call.check_id, 0.0, call.points, False, call.hidden, "did not run")
     noticed: set[str] = set()
+    course_sources = {info.cell_id: info.source for info in key.parsed.cells_of_kind("plain")}
     cells = [cell for cell in nb.cells if cell.get("id") != PRELUDE_ID]
     for cell in nb.cells:
         if cell.get("id") == PRELUDE_ID:
@@ -574,10 +589,17 @@ def score(nb: Any, key: GradingKey, result: SubmissionResult, *, run: GradingRun
         if _payloads(outputs):
             result.flag("tampered", f"cell {number + 1} (id {cell.id!r}) showed a check result; only the grader's "
                                     f"check cells do, so it was ignored")
+        authored = course_sources.get(cell.id)
+        is_course_cell = authored is not None and cell.get("source", "") == authored
         for output in outputs:
             if output.get("output_type") != "error":
                 continue
             ename, evalue = output.get("ename", "Error"), _first_line(output.get("evalue", ""))
+            if ename in ENVIRONMENT_ERRORS or (is_course_cell and ename in COURSE_CELL_ENVIRONMENT_ERRORS):
+                result.flag("environment-error", f"cell {number + 1} (id {cell.id!r}) raised {ename}: {evalue} — "
+                                                 f"the grading environment, not the answer, failed here; the "
+                                                 f"points after it may be too low")
+                continue
             if ename == "SystemExit":
                 result.flag("sys-exit", f"cell {number + 1} called sys.exit({evalue}); the notebook went on")
             elif cell.id in exercise_ids and ename == "NotImplementedError":

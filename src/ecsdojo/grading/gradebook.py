@@ -32,6 +32,8 @@ STATUS_TEXT = {
     "grader-error": "the grader failed on this submission (tell your instructor)",
     "tampered": "the submission changed, or tried to change, how it is graded; see the notes (review it by hand)",
     "wrong-module": "this is not the notebook of the module being graded",
+    "not-gradable-here": "this module cannot be graded correctly with these options (see the notes); not run",
+    "environment-error": "a cell failed because of the grading environment, not the answer; points may be too low",
     "invalid-notebook": "the file is not a readable notebook",
 }
 
