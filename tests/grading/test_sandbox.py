@@ -90,3 +90,45 @@ def test_does_docker_sandbox_grade_in_a_container_without_network(docker_client,
         for container_id in leftovers:
             docker_client.containers.get(container_id).remove(force=True)
     assert leftovers == set()
+
+
+COURSE = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_do_course_modules_score_the_same_in_the_sandbox(docker_client, app_image, tmp_path):
+    """Issue 14 §10: correct work of modules 00 (LocalECS + a quiz) and 04 scores full marks, status ok."""
+    import nbformat
+
+    from ecsdojo.grading.grade import answer_key
+
+    paths = []
+    for name in ("00_start_here", "04_auto_healing"):
+        path = tmp_path / name / f"{name}.ipynb"
+        path.parent.mkdir()
+        nbformat.write(answer_key(COURSE / "solutions" / f"{name}.ipynb"), path)
+        paths.append(str(path))
+    results = grade(paths, workers=1, options=GradeOptions(solutions_dir=COURSE / "solutions", sandbox="docker",
+                                                           image=app_image, cell_timeout=120, notebook_timeout=600))
+    for result in results:
+        assert (result.status, result.points) == ("ok", result.max_points), (result.submission, result.notes)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_does_the_issue_14_forgery_of_module_07_get_flagged_in_the_sandbox(docker_client, app_image, tmp_path):
+    """Issue 14 §1: the forged module 07 that scored 17/17 scores 0, flagged `tampered` naming the cell."""
+    import nbformat
+
+    from .test_grade import ISSUE_FORGERY
+
+    nb = nbformat.read(COURSE / "notebooks" / "07_ecs_vs_kubernetes.ipynb", as_version=4)
+    nb.cells.insert(1, new_code_cell(ISSUE_FORGERY, id="forgery"))
+    path = tmp_path / "07_ecs_vs_kubernetes.ipynb"
+    nbformat.write(nb, path)
+    [result] = grade([str(path)], workers=1, options=GradeOptions(
+        solutions_dir=COURSE / "solutions", sandbox="docker", image=app_image, cell_timeout=120,
+        notebook_timeout=600))
+    assert (result.status, result.points) == ("tampered", 0), result.notes
+    assert "cell 2 (id 'forgery', line 4) rebinds `check` (the grading function)" in result.status_notes()
