@@ -32,9 +32,9 @@ def test_does_the_docker_kernel_run_without_network_and_with_limits():
 def test_does_the_sandbox_get_the_demo_app_the_banks_and_the_simulated_runtime():
     """Issue 14 §10: LocalECS runs on the simulated runtime inside the sandbox; quizzes load there."""
     repo = Path(__file__).resolve().parents[2]
-    assert course_mounts() == [str(repo / "labs" / "app"), str(repo / "quizzes")]
+    assert course_mounts() == [str(repo / "labs"), str(repo / "quizzes")]
     text = " ".join(docker_kernel_argv(image="ecsdojo/app:latest", workdir=Path("/tmp/g/s1"), run_label="r1"))
-    assert f"-v {repo / 'labs' / 'app'}:{repo / 'labs' / 'app'}:ro" in text
+    assert f"-v {repo / 'labs'}:{repo / 'labs'}:ro" in text
     assert f"-v {repo / 'quizzes'}:{repo / 'quizzes'}:ro" in text
     assert "-e DOJO_RUNTIME=process" in text and f"{repo / 'quizzes'}:" not in text.split("PYTHONPATH=")[1].split()[0]
 

@@ -59,7 +59,7 @@ ENVIRONMENT_ERRORS = frozenset({
     "BanksFolderNotFound", "RuntimeUnavailableError", "NoDockerEngine", "DemoImageMissing", "ImageNotFoundError",
     "ContainerStartError", "DockerException", "ModuleNotFoundError", "ImportError", "PermissionError", "OSError",
     "BlockingIOError", "MemoryError", "ConnectionRefusedError", "EndpointConnectionError", "RealAWSRefusedError"})
-COURSE_CELL_ENVIRONMENT_ERRORS = frozenset({"WaitTimeoutError", "TimeoutError", "DemoTimeout"})
+COURSE_CELL_ENVIRONMENT_ERRORS = frozenset({"WaitTimeoutError", "TimeoutError", "DemoTimeout", "FileNotFoundError"})
 
 
 class NoSolutions(Exception):

@@ -7,8 +7,8 @@ submission's work folder), so no TCP port is opened.
   working folder point into a temporary folder. Trusts the submission.
 - ``docker``: the same kernel inside a container of the course image (python3 only, no Jupyter):
   the grader's site-packages and the ecsdojo sources are mounted read-only at the same paths and put
-  on PYTHONPATH, and so are the course's labs/app (LocalECS runs it as processes: ``DOJO_RUNTIME=process``)
-  and quizzes/; the work folder (with the IPC sockets) is the only writable mount. A module that needs a
+  on PYTHONPATH, and so are the course's labs/ (LocalECS runs labs/app as processes:
+  ``DOJO_RUNTIME=process``) and quizzes/; the work folder (with the IPC sockets) is the only writable mount. A module that needs a
   Docker engine of its own (module 01's plain Docker demos) is refused up front (``sandbox_refusal``). Networking is off
   (``--network none``), CPU, memory and process count are capped, the root file system is read-only,
   capabilities are dropped. ``--init`` forwards the interrupt signal that ends an over-long cell.
@@ -76,12 +76,13 @@ def package_mounts() -> list[str]:
 
 
 def course_mounts() -> list[str]:
-    """Course folders a graded module needs inside the container (read-only, at the same paths): the
-    demo app that LocalECS's simulated runtime runs as processes (labs/app) and the question banks."""
+    """Course folders a graded module needs inside the container (read-only, at the same paths): labs/
+    (the demo app that LocalECS's simulated runtime runs as processes, the terminal lab's files that
+    module 02 reads) and the question banks."""
     import ecsdojo
 
     root = Path(ecsdojo.__file__).resolve().parents[2]
-    return [str(folder) for folder in (root / "labs" / "app", root / "quizzes") if folder.is_dir()]
+    return [str(folder) for folder in (root / "labs", root / "quizzes") if folder.is_dir()]
 
 
 # Code that needs a Docker engine of its own: the sandbox has none (and must not: a kernel with the
@@ -120,7 +121,7 @@ def docker_kernel_argv(*, image: str, workdir: Path, run_label: str, mounts: Seq
     for folder in mounts:
         argv += ["-v", f"{folder}:{folder}:ro"]
     argv += ["-v", f"{workdir}:{workdir}:rw", "-w", str(workdir / "work")]
-    python_path = [folder for folder in mounts if not folder.endswith((os.sep + "quizzes", os.sep + "app"))]
+    python_path = [folder for folder in mounts if not folder.endswith((os.sep + "quizzes", os.sep + "labs"))]
     environment = {"PYTHONPATH": os.pathsep.join(python_path), "HOME": "/tmp", "IPYTHONDIR": "/tmp/ipython",
                    "DOJO_HOME": str(workdir / "home"), "DOJO_GRADING": "1", "PYTHONDONTWRITEBYTECODE": "1",
                    "DOJO_RUNTIME": "process"}   # LocalECS on the simulated runtime: no engine in here
