@@ -20,7 +20,7 @@ def whats(source):
     ("def check(*a, **k):\n    pass", "rebinds `check` (the grading function)"),
     ("check = print", "rebinds `check` (the grading function)"),
     ("from mymodule import check", "rebinds `check` (the grading function)"),
-    ("import fake as hint", "rebinds `hint` (the grading function)"),
+    ("import fake as check", "rebinds `check` (the grading function)"),
     ("def f():\n    global check\n    check = 1", "declares `global check` (rebinds the grading function)"),
     ("import ecsdojo.grading.checks\necsdojo.grading.checks.evaluate = None",
      "changes `ecsdojo.grading.checks.evaluate`"),
@@ -44,6 +44,7 @@ def test_does_reading_a_cell_find_each_kind_of_tampering(source, expected):
     "checks = {}\nchecks['a'] = 1\nresults = [check for check in range(3)]",
     "%matplotlib inline\nimport matplotlib.pyplot as plt",
     "!echo hello\nlocal = 1",
+    "hint = 'use describe_services'\nprogress = 0.5\nevaluate = None",
     "this is not python (",
 ])
 def test_does_ordinary_code_read_clean(source):

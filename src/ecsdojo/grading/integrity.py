@@ -13,8 +13,8 @@ can never be made tamper-proof. What `dojo grade` does instead (threat model: do
 * **Tampering that cannot be prevented is detected**, and the submission is flagged ``tampered``
   (naming the cell), never silently scored:
 
-  - statically, before running (:func:`scan_source`): a learner cell that rebinds ``check``/``hint``/
-    ``progress``/``evaluate``, patches ``ecsdojo`` or ``sys.modules``, reaches into function internals,
+  - statically, before running (:func:`scan_source`): a learner cell that rebinds ``check`` at top
+    level, patches ``ecsdojo`` or ``sys.modules``, reaches into function internals,
     writes the check MIME type, reaches for the grader's session or registers an IPython hook;
   - at run time, by the session before each check (``verify``): an ``ecsdojo.grading`` function,
     class method or module replaced, ``IPython.display.display`` replaced, a new IPython event hook;
@@ -37,7 +37,10 @@ from typing import Any
 __all__ = ["Finding", "GradingSession", "arm", "scan_source", "SESSION_PREFIX", "PROTECTED_NAMES"]
 
 SESSION_PREFIX = "__dojo_grading_"
-PROTECTED_NAMES = ("check", "hint", "progress", "evaluate")
+# Names whose top-level rebinding is reported. Only `check`: it is what a forgery replaces, while
+# `hint = "..."` or `progress = 0.5` are ordinary variable names that change nothing in grading.
+PROTECTED_NAMES = ("check",)
+EXPORTED_NAMES = ("check", "hint", "progress")
 GENUINE_SOURCES = ("ecsdojo", "ecsdojo.grading", "ecsdojo.grading.checks")
 WATCHED_MODULES = ("ecsdojo", "ecsdojo.grading", "ecsdojo.grading.checks", "ecsdojo.grading.seal",
                    "ecsdojo.grading.tally", "ecsdojo.grading.integrity")
@@ -259,7 +262,7 @@ def arm(nonce: str) -> GradingSession:
     from ecsdojo.grading import checks, seal
 
     package = sys.modules["ecsdojo"]
-    exported = {name: getattr(package, name) for name in PROTECTED_NAMES if name != "evaluate"}
+    exported = {name: getattr(package, name) for name in EXPORTED_NAMES}
     modules = {name: sys.modules.get(name) for name in WATCHED_MODULES}
     snapshot: dict[str, tuple[Any, Any]] = {}
     for name, module in modules.items():
