@@ -188,3 +188,12 @@ def test_is_ecsdojo_progress_the_function_even_after_the_store_was_imported():
 
     code = "import ecsdojo.progress_store\nfrom ecsdojo import progress\nassert callable(progress), progress"
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_does_hint_answer_for_a_real_course_check_from_any_folder(capsys, monkeypatch, tmp_path):
+    """Issue 11 §3.2: hint("m00.instance-count") before its check ran, from outside the repository."""
+    monkeypatch.delenv("DOJO_COURSE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    hint("m00.instance-count")
+    out = capsys.readouterr().out
+    assert out.startswith("m00.instance-count has no extra hints. Its hint: ") and "Run the check cell" not in out

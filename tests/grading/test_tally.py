@@ -93,3 +93,17 @@ def test_does_dojo_progress_find_the_course_from_any_folder(tmp_path, monkeypatc
     assert meta["title"] in out
     total = sum(json.loads(p.read_text())["metadata"]["ecsdojo"]["points"] for p in course.glob("*.ipynb"))
     assert f"1/{total:g}" in out and "Total" in out
+
+
+def test_does_the_readme_module_map_show_the_points_the_course_grades():
+    """Issue 11 §3.4: the README's "N pts" per module are the release's points (hidden checks included)."""
+    import json
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    readme = {match.group(1): float(match.group(2)) for match in
+              re.finditer(r"^\| (\d\d) [^|]*\|[^|]*\| (\d+) pts \|$", (repo / "README.md").read_text(), re.M)}
+    released = {meta["module"]: meta["points"] for meta in
+                (json.loads(p.read_text())["metadata"]["ecsdojo"] for p in (repo / "notebooks").glob("*.ipynb"))}
+    assert readme == released
