@@ -187,11 +187,21 @@ class ProgressStore:
         return [ModuleTotal(m, p, mp, int(c), int(ok)) for m, (p, mp, c, ok) in sorted(totals.items())]
 
     # ---- quizzes ------------------------------------------------------------------------------
-    def record_answer(self, *, bank: str, question_id: str, answer: Any, correct: bool, score: float) -> None:
+    def record_answer(self, *, bank: str, question_id: str, answer: Any, correct: bool, score: float,
+                      at: float | None = None) -> None:
         with self._transaction() as db:
             db.execute("INSERT INTO quiz_answers (bank, question_id, answer, correct, score, at)"
                        " VALUES (?, ?, ?, ?, ?, ?)",
-                       (bank, question_id, json.dumps(answer), int(bool(correct)), float(score), time.time()))
+                       (bank, question_id, json.dumps(answer), int(bool(correct)), float(score),
+                        time.time() if at is None else float(at)))
+
+    def missed_since(self, since: float) -> list[tuple[str, str]]:
+        """(bank, question id) of the questions whose latest answer is wrong and was given at or after
+        `since`, oldest miss first."""
+        rows = self._query("SELECT bank, question_id FROM quiz_answers WHERE id IN"
+                           " (SELECT MAX(id) FROM quiz_answers GROUP BY bank, question_id)"
+                           " AND correct = 0 AND at >= ? ORDER BY at, id", (float(since),))
+        return [(bank, question_id) for bank, question_id in rows]
 
     def latest_answer(self, bank: str, question_id: str) -> QuizAnswer | None:
         rows = self._query("SELECT bank, question_id, answer, correct, score, at FROM quiz_answers"

@@ -99,10 +99,49 @@ def test_do_paid_hints_cost_points_and_persist_in_the_store(capsys, monkeypatch)
     assert store_results("02")["m02.name"].hints_used == 2
 
 
-def test_does_hint_before_the_check_ran_cost_nothing(capsys):
+def test_does_hint_for_an_unknown_check_cost_nothing(capsys):
     hint("m02.unknown")
-    assert "Run the check cell for m02.unknown first" in capsys.readouterr().out
+    assert "No hints found for m02.unknown" in capsys.readouterr().out
     assert store_results("02") == {}
+
+
+def test_does_hint_work_before_a_first_check_from_the_released_notebook(capsys, monkeypatch, tmp_path):
+    """Issue 11 §3.2: hint("m00.instance-count") before its check cell ever ran."""
+    from .conftest import release_course
+
+    _, notebooks = release_course(tmp_path / "course")
+    monkeypatch.setenv("DOJO_COURSE", str(tmp_path / "course"))
+    monkeypatch.chdir(tmp_path)
+    hint("m01.start-count")
+    out = capsys.readouterr().out
+    assert "Hint 1/1 for m01.start-count (costs 0.5 points): Subtract the running tasks" in out
+    assert store_results("01")["m01.start-count"].hints_used == 1
+
+
+def test_does_a_released_check_turn_an_unanswered_exercise_into_feedback(capsys):
+    """Issue 11 §3.2: the release defers the value (lambda), so NameError is feedback, not a traceback."""
+    from ecsdojo.grading.release import deferred_value
+
+    source = deferred_value("instance_count")
+    assert source == "lambda: instance_count"
+    check("m00.instance-count", eval(source), points=1, sealed=sealed("m00.instance-count", expect=2))
+    out = capsys.readouterr().out
+    assert "not yet: 0/1 points" in out and "Your code raised NameError: name 'instance_count' is not defined" in out
+    assert deferred_value("lambda: x") == "lambda: x" and deferred_value("f(\n 1)") == "lambda: (f(\n 1))"
+
+
+def test_does_a_deferred_function_name_still_work_as_a_behaviour_check(capsys):
+    def three_running():
+        return True
+
+    check("m04.three-running", lambda: three_running, points=2, sealed=sealed("m04.three-running"))
+    assert "passed: 2/2 points" in capsys.readouterr().out
+
+
+def test_does_the_tally_count_hidden_points_and_say_so(capsys):
+    check("m00.x", 1, points=1, sealed=sealed("m00.x", expect=1, module_total=9, hidden_points=2))
+    out = capsys.readouterr().out
+    assert "Module 0: 1/9 points (2 of them in hidden checks, run when your notebook is graded)" in out
 
 
 def test_do_authored_checks_work_unsealed_in_the_solutions_notebook(capsys):
@@ -149,3 +188,12 @@ def test_is_ecsdojo_progress_the_function_even_after_the_store_was_imported():
 
     code = "import ecsdojo.progress_store\nfrom ecsdojo import progress\nassert callable(progress), progress"
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_does_hint_answer_for_a_real_course_check_from_any_folder(capsys, monkeypatch, tmp_path):
+    """Issue 11 §3.2: hint("m00.instance-count") before its check ran, from outside the repository."""
+    monkeypatch.delenv("DOJO_COURSE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    hint("m00.instance-count")
+    out = capsys.readouterr().out
+    assert out.startswith("m00.instance-count has no extra hints. Its hint: ") and "Run the check cell" not in out

@@ -33,7 +33,26 @@ def test_does_dojo_grade_flag_the_wrong_module(tmp_path, capsys):
 
 def test_does_dojo_grade_fail_clearly_without_solutions(tmp_path, capsys):
     assert main(["grade", "x.ipynb", "--out", str(tmp_path / "g"), "--solutions", str(tmp_path / "none")]) == 1
-    assert "no solutions notebooks" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no solutions notebooks" in err and "(pass --solutions DIR)" in err
+
+
+def test_does_dojo_grade_outside_the_repo_use_the_courses_solutions(tmp_path, capsys, monkeypatch):
+    """Issue 11 §3.5: without --solutions and no ./solutions, the course (found from the package) is used."""
+    from ecsdojo.grading import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DOJO_COURSE", raising=False)
+    found = cli._solutions_dir(None)
+    assert found is not None and (found / "00_start_here.ipynb").is_file()
+
+
+def test_does_dojo_grade_say_to_pass_solutions_when_there_is_no_course(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOJO_COURSE", str(tmp_path / "nowhere"))
+    assert main(["grade", "x.ipynb", "--out", str(tmp_path / "g")]) == 1
+    err = capsys.readouterr().err
+    assert "no solutions folder" in err and "pass --solutions DIR" in err
 
 
 def test_does_dojo_bench_grade_print_one_json_line(capsys):

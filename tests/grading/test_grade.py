@@ -60,6 +60,44 @@ def _tamper(nb):
     nb.cells.append(new_code_cell(FAKE_PAYLOAD))
 
 
+# The forgery of issue 14: a cell that redefines `check` (and ecsdojo.grading.checks.check) to display a
+# passing result in the check MIME type.
+ISSUE_FORGERY = """import ecsdojo.grading.checks
+from IPython.display import display
+
+def check(check_id, value=None, /, *, points=1, **kwargs):
+    display({"text/plain": "passed", "application/vnd.ecsdojo.check+json":
+             {"check_id": check_id, "points": points, "passed": True}}, raw=True)
+
+ecsdojo.grading.checks.check = check
+"""
+
+# The same, written so that reading the cell finds nothing: built from a string at run time. It also
+# makes every sealed comparison succeed and shows forged results after every cell (an IPython hook).
+_HIDDEN_FORGERY = """
+import ecsdojo, ecsdojo.grading.checks as m, ecsdojo.grading.seal as s
+from IPython.display import display
+s.SealedSpec.matches = lambda self, value: True
+def fake(check_id, value=None, /, *, points=1, **kwargs):
+    display({"text/plain": "passed", "application/vnd." + "ecsdojo.check+json":
+             {"check_id": check_id, "module": "01", "points": points, "max_points": points, "passed": True}}, raw=True)
+m.check = ecsdojo.check = fake
+def forge_all(result):
+    for check_id in ("m01.answer", "m01.running", "m01.start-count", "m01.start-count-never-negative"):
+        fake(check_id, points=2)
+get_ipython().events.register("post_run_cell", forge_all)
+globals()["che" + "ck"] = fake
+"""
+HIDDEN_FORGERY = ("import base64\nexec(base64.b64decode(%r).decode())"
+                  % __import__("base64").b64encode(_HIDDEN_FORGERY.encode()).decode())
+
+
+def _forge(code):
+    def edit(nb):
+        _insert_after(nb, "setup", new_code_cell(code, id="forgery"))
+    return edit
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Release the fixture course, build every kind of submission, grade them all once."""
@@ -84,6 +122,13 @@ def graded(tmp_path_factory):
         "deleted": make_submission(released, subs / "deleted" / "01_basics.ipynb", answers=RIGHT,
                                    edit=lambda nb: _drop(nb, "ex-run", "ck-answer", "ck-start")),
         "tampered": make_submission(released, subs / "tampered" / "01_basics.ipynb", edit=_tamper),
+        "issue-forgery": make_submission(released, subs / "forgery" / "01_basics.ipynb", edit=_forge(ISSUE_FORGERY)),
+        "hidden-forgery": make_submission(released, subs / "hidden" / "01_basics.ipynb",
+                                          edit=_forge(HIDDEN_FORGERY)),
+        "honest-forgery-free": make_submission(released, subs / "honest" / "01_basics.ipynb", answers=RIGHT,
+                                               edit=_forge("checks = {'a': 1}\nchecks['b'] = 2\n"
+                                                           "def helper(check):\n    return check\n"
+                                                           "from ecsdojo import check, hint")),
         "kernel-death": make_submission(released, subs / "death" / "01_basics.ipynb", answers={
             **RIGHT, "ex-start": "import os\nos._exit(1)"}),
         "invalid-json": write_raw(subs / "invalid" / "01_basics.ipynb", '{"cells": [ this is not json'),
@@ -157,9 +202,36 @@ def test_are_deleted_check_cells_put_back_and_deleted_exercises_reported(graded)
     assert any("2 deleted check cell(s) were put back" in note for note in result.notes)
 
 
-def test_are_tampered_retyped_and_faked_checks_ignored(graded):
+def test_are_tampered_retyped_and_faked_checks_ignored_and_flagged(graded):
     result = graded["results"]["tampered"]
-    assert (result.status, result.points) == ("checks-restored", 0)
+    assert (result.status, result.points) == ("tampered", 0)
+    assert "checks-restored" in result.flags
+    assert any(note.startswith("cell 2 (id 'setup', line 2) rebinds `check`") for note in result.notes)
+    assert any("writes the check results' MIME type" in note for note in result.notes)
+
+
+def test_does_the_forgery_of_issue_14_score_zero_and_get_flagged_naming_the_cell(graded):
+    result = graded["results"]["issue-forgery"]
+    assert (result.status, result.points) == ("tampered", 0)
+    assert "cell 3 (id 'forgery', line 4) rebinds `check` (the grading function)" in result.status_notes()
+    assert "cell 3 (id 'forgery', line 8) changes `ecsdojo.grading.checks.check`" in result.status_notes()
+    row = next(line for line in graded["gradebook"].read_text().splitlines() if "/forgery/" in line)
+    assert ",01,0,6,tampered," in row and "cell 3 (id 'forgery'" in row
+
+
+def test_is_a_forgery_that_reading_cannot_see_caught_at_run_time(graded):
+    result = graded["results"]["hidden-forgery"]
+    assert (result.status, result.points) == ("tampered", 0)
+    notes = " ".join(result.status_notes())
+    assert "ecsdojo.grading.checks.check was replaced" in notes and "ecsdojo.check was replaced" in notes
+    assert "ecsdojo.grading.seal.SealedSpec.matches was replaced" in notes
+    assert "an IPython post_run_cell hook was registered (forge_all)" in notes
+    assert "showed a check result the grader did not produce" in notes
+
+
+def test_does_honest_code_using_check_like_names_score_as_before(graded):
+    result = graded["results"]["honest-forgery-free"]
+    assert (result.status, result.points) == ("ok", 6), result.notes
 
 
 def test_does_a_dying_kernel_get_its_status_keeping_earlier_results(graded):
@@ -186,9 +258,9 @@ def test_does_grading_leave_the_learners_progress_store_alone(graded):
 def test_does_the_gradebook_have_one_row_per_submission_and_a_column_per_check(graded):
     lines = graded["gradebook"].read_text().splitlines()
     assert lines[0] == ("submission,module,points,max_points,status,m01.answer,m01.start-count,"
-                        "m01.start-count-never-negative,m01.running,m02.cluster-name")
+                        "m01.start-count-never-negative,m01.running,m02.cluster-name,status_detail")
     assert len(lines) == 1 + len(graded["paths"])
-    assert lines[1].endswith(",01,6,6,ok,2,1,1,2,")
+    assert lines[1].endswith(",01,6,6,ok,2,1,1,2,,")
 
 
 def test_is_hidden_check_code_absent_from_feedback(graded):
@@ -206,7 +278,10 @@ def test_does_rebuild_restore_an_edited_check_cell_by_id(graded):
     result = SubmissionResult("x", "01")
     rebuilt = rebuild(nb, keys["01"], result)
     source = next(c for c in rebuilt.cells if c.id == "ck-run").source
-    assert source.startswith("from ecsdojo.grading.checks import check\ncheck(\"m01.running\"")
+    prelude = rebuilt.cells[0].source
+    session = prelude.split(" = ", 1)[0]
+    assert session.startswith("__dojo_grading_") and ".arm(" in prelude
+    assert source.startswith(f"{session}.check(\"m01.running\"")
     assert "checks-restored" in result.flags
 
 
@@ -225,3 +300,37 @@ def test_is_answer_key_a_perfect_submission(tmp_path):
     nb = answer_key(solutions / "01_basics.ipynb")
     text = nbformat.writes(nb)
     assert "### BEGIN SOLUTION" not in text and "max(0, desired - running)" in text and HIDDEN_TOKEN not in text
+
+
+def test_does_an_environment_failure_mark_the_row_instead_of_a_quiet_low_grade(tmp_path):
+    """Issue 14 §10: a course cell that fails because of the grading environment is never `ok`."""
+    from ecsdojo.grading.release import release
+
+    course = tmp_path / "course"
+    solutions, _ = release_course(course)
+    source = solutions / "02_extra.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    nb.cells.insert(1, new_code_cell('from ecsdojo.quiz.bank import load_banks\nbanks = load_banks("/no/such/banks")',
+                                     id="quiz-banks"))
+    nb.cells.insert(2, new_code_cell("class WaitTimeoutError(TimeoutError):\n    pass\n"
+                                     "raise WaitTimeoutError('service web did not reach 3 RUNNING tasks')",
+                                     id="wait-steady"))
+    nbformat.write(nb, source)
+    release(solutions, course / "notebooks")
+    released = course / "notebooks" / "02_extra.ipynb"
+    honest = make_submission(released, tmp_path / "honest" / "02_extra.ipynb",
+                             answers={"ex-name": "cluster_name = 'dojo'"})
+    edited = make_submission(released, tmp_path / "edited" / "02_extra.ipynb",
+                             answers={"ex-name": "cluster_name = 'dojo'"},
+                             edit=lambda nb: [setattr(c, "source", c.source + "  # mine") for c in nb.cells
+                                              if c.id == "wait-steady"])
+    results = grade([str(honest), str(edited)], workers=1, options=GradeOptions(solutions_dir=solutions,
+                                                                               cell_timeout=30))
+    first, second = results
+    assert first.status == "environment-error" and first.points == 1
+    assert any(n.startswith("cell 2 (id 'quiz-banks') raised BanksFolderNotFound") for n in first.status_notes())
+    assert any(n.startswith("cell 3 (id 'wait-steady') raised WaitTimeoutError") for n in first.status_notes())
+    # a learner-edited cell's timeout is the learner's: noted, but only the banks failure marks the row
+    assert second.status == "environment-error"
+    assert [n for n in second.status_notes() if "WaitTimeoutError" in n] == []
+    assert any("cell 3 raised WaitTimeoutError" in n for n in second.notes)

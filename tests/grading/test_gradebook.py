@@ -14,7 +14,8 @@ def result(submission, module, status="ok", **scores):
     r = SubmissionResult(submission, module, max_points=6 if module == "01" else 1)
     for check_id, (earned, maximum, hidden) in scores.items():
         r.checks[check_id] = CheckScore(check_id, earned, maximum, earned > 0, hidden, "Not the expected answer | yet.")
-    r.flags.add(status)
+    if status != "ok":
+        r.flag(status, f"why: {status}")
     r.notes.append("exercise cell 4: not attempted yet")
     r.settle()
     return r
@@ -29,9 +30,9 @@ def test_does_the_gradebook_list_base_columns_then_every_check(tmp_path):
     gradebook, feedback = write_reports(results, keys, tmp_path / "out")
     rows = list(csv.reader(gradebook.open()))
     assert rows[0] == ["submission", "module", "points", "max_points", "status", "m01.answer", "m01.start-count",
-                       "m01.start-count-never-negative", "m01.running", "m02.cluster-name"]
-    assert rows[1] == ["a/01_basics.ipynb", "01", "3.5", "6", "ok", "2", "0.5", "1", "", ""]
-    assert rows[2] == ["b/02_extra.ipynb", "02", "0", "1", "timeout", "", "", "", "", "0"]
+                       "m01.start-count-never-negative", "m01.running", "m02.cluster-name", "status_detail"]
+    assert rows[1] == ["a/01_basics.ipynb", "01", "3.5", "6", "ok", "2", "0.5", "1", "", "", ""]
+    assert rows[2] == ["b/02_extra.ipynb", "02", "0", "1", "timeout", "", "", "", "", "0", "why: timeout"]
     assert rows[3][:5] == ["c/broken.ipynb", "", "0", "1", "invalid-notebook"]
     assert [p.name for p in feedback] == ["a__01_basics.feedback.md", "b__02_extra.feedback.md",
                                           "c__broken.feedback.md"]

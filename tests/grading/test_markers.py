@@ -115,3 +115,34 @@ def test_does_a_released_notebook_parse_too(course):
     parsed = parse_notebook(nb, path="01_basics.ipynb")
     assert all(call.sealed and not call.has_expect for call in parsed.checks)
     assert [c.check_id for c in parsed.checks] == ["m01.answer", "m01.start-count", "m01.running"]
+
+
+def test_do_module_titles_read_the_same_way_whether_or_not_the_heading_repeats_the_number():
+    """Issue 11 §3.4: "Module 05 — Auto-scaling" and "Auto-healing: ..." are shown alike, without the prefix."""
+    def titled(heading):
+        return markers.title_from_notebook({"cells": [{"cell_type": "markdown", "source": f"# {heading}\n"}]},
+                                           "05_x.ipynb")
+
+    assert titled("Module 05 — Auto-scaling") == "Auto-scaling"
+    assert titled("Module 6: Deployments") == "Deployments"
+    assert titled("Auto-healing: what ECS replaces") == "Auto-healing: what ECS replaces"
+    assert titled("Modules and more") == "Modules and more"
+
+
+def test_does_every_released_check_defer_its_value():
+    """Issue 11 §3.2: every module's check cells give feedback (not a traceback) for an unanswered exercise."""
+    import json
+    from pathlib import Path
+
+    notebooks = Path(__file__).resolve().parents[2] / "notebooks"
+    calls = 0
+    for path in sorted(notebooks.glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] == "code" and "sealed=" in source:
+                for call in source.split("check(")[1:]:
+                    if "sealed=" in call:
+                        calls += 1
+                        value = call.split(",", 1)[1].lstrip()
+                        assert value.startswith("lambda"), (path.name, call[:80])
+    assert calls > 50

@@ -39,7 +39,7 @@ def test_are_hidden_checks_and_answers_absent_from_the_release(course):
                    "Six sevens", "forty-two", "6 * 7", "max(0, desired - running)"):
         assert secret not in text, secret
     cells = released_cells(notebooks)
-    assert cells["ck-answer"].source.startswith('check("m01.answer", answer, points=2,\n      sealed="dojo1:')
+    assert cells["ck-answer"].source.startswith('check("m01.answer", lambda: answer, points=2,\n      sealed="dojo1:')
     assert "42" not in cells["ck-answer"].source
 
 
@@ -110,14 +110,52 @@ def test_does_release_check_pass_on_empty_or_missing_solutions_and_fail_when_sta
     assert "stale: " in capsys.readouterr().out
 
 
-def test_does_release_refuse_a_folder_holding_notebooks_it_did_not_generate(course):
+def test_does_release_keep_a_notebook_it_did_not_generate_and_go_on(course):
     solutions, notebooks = course
     mine = notebooks / "my_work.ipynb"
     nbformat.write(new_notebook(cells=[new_code_cell("x = 1")]), mine)
     before = mine.read_bytes()
-    with pytest.raises(ReleaseRefused, match="my_work.ipynb.*not a notebook `dojo release` generated"):
-        release(solutions, notebooks)
+    (notebooks / "01_basics.ipynb").unlink()
+    plan = release(solutions, notebooks, force=True)
+    assert plan.kept == [mine] and notebooks / "01_basics.ipynb" in plan.writes
     assert mine.read_bytes() == before
+
+
+def test_does_release_refuse_to_write_over_a_learners_notebook_of_a_generated_name(course):
+    solutions, notebooks = course
+    mine = notebooks / "01_basics.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("x = 1")]), mine)
+    before = mine.read_bytes()
+    with pytest.raises(ReleaseRefused, match="01_basics.ipynb.*not a notebook `dojo release` generated"):
+        release(solutions, notebooks, force=True)
+    assert mine.read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["01_my_copy.ipynb", "01_basics-Copy1.ipynb"])
+def test_does_release_force_never_delete_a_learners_copy_of_a_generated_notebook(course, capsys, name):
+    """JupyterLab's Duplicate and Save As put copies, metadata and all, beside the generated notebook."""
+    solutions, notebooks = course
+    copy = notebooks / name
+    copy.write_bytes((notebooks / "01_basics.ipynb").read_bytes())
+    nb = nbformat.read(solutions / "01_basics.ipynb", as_version=4)
+    nb.cells[0].source += "\nNew intro."
+    nbformat.write(nb, solutions / "01_basics.ipynb")
+    before = copy.read_bytes()
+    assert main(["release", "--solutions", str(solutions), "--out", str(notebooks), "--force"]) == 0
+    assert copy.read_bytes() == before
+    assert "New intro." in (notebooks / "01_basics.ipynb").read_text()
+    assert f"kept {copy}" in capsys.readouterr().out
+
+
+def test_does_release_force_keep_an_edited_notebook_whose_source_is_gone(course):
+    solutions, notebooks = course
+    target = notebooks / "02_extra.ipynb"
+    nb = nbformat.read(target, as_version=4)
+    nb.cells[1].source = "my = 'work'"
+    nbformat.write(nb, target)
+    os.remove(solutions / "02_extra.ipynb")
+    plan = release(solutions, notebooks, force=True)
+    assert plan.removes == [] and plan.kept == [target] and "my = 'work'" in target.read_text()
 
 
 def test_does_release_refuse_to_overwrite_an_edited_release_unless_forced(course):

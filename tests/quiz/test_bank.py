@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from ecsdojo.quiz.bank import (BankNotFound, arrange, default_banks_dir, find_bank, is_official_doc, load_bank,
                                load_banks, matching_questions)
@@ -172,3 +173,44 @@ def test_must_a_short_questions_model_answer_pass_its_own_keywords(bank_writer):
     message = found[("q-short", "model_answer")].message
     assert "mentions only 1 of the keywords (2 needed to pass)" in message and "missing: task role, secrets" in message
     assert "has no letters or digits" in found[("punct", "keywords[0]")].message
+
+
+ALIAS_BOMB = """title: laughs
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+questions: [*i, *i, *i, *i, *i, *i, *i, *i, *i]
+"""
+
+
+def test_is_a_yaml_alias_bomb_refused_naming_the_file_without_expanding_it(bank_writer):
+    path = bank_writer.directory / "laughs.yaml"
+    path.write_text(ALIAS_BOMB, encoding="utf-8")
+    bank_writer("fine", [raw_question("single")])
+    banks = load_banks(bank_writer.directory)                  # returns at once: ~10^9 values are never built
+    [issue] = [i for i in banks.issues if i.file.name == "laughs.yaml"]
+    assert "alias bomb" in issue.message and str(issue).startswith("laughs.yaml: is refused")
+    assert banks.bank("fine").questions                        # the other banks still load
+
+
+def test_is_a_self_referring_alias_refused(bank_writer):
+    path = bank_writer.directory / "loop.yaml"
+    path.write_text("title: loop\nquestions: &q [*q]\n", encoding="utf-8")
+    [issue] = load_bank(path).issues
+    assert "refers to itself" in issue.message
+
+
+def test_is_a_small_alias_still_allowed(bank_writer):
+    path = bank_writer("shared", [raw_question("single")])
+    text = path.read_text().replace("sources:\n", "sources: &docs\n", 1)
+    path.write_text(text + "- " + "\n  ".join(yaml.safe_dump(raw_question("numeric", sources=None)).splitlines())
+                    + "\n  sources: *docs\n")
+    bank = load_bank(path)
+    assert not bank.issues, [str(i) for i in bank.issues]
+    assert len(bank.questions) == 2

@@ -81,3 +81,37 @@ def test_does_dojo_drill_run_in_a_real_pipe_and_end_cleanly_on_eof(tmp_path):
     assert empty.returncode == 0, empty.stderr
     assert "Stopped (end of input)." in empty.stdout and "Traceback" not in empty.stderr
     assert ProgressStore(tmp_path / "home" / "progress.sqlite").quiz_totals() == {"interviews": (1.0, 1)}
+
+
+def _corrupt_store():
+    from ecsdojo.progress_store import default_path
+
+    path = default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"this is not an SQLite database, just bytes" * 100)
+    return path
+
+
+def test_does_dojo_quiz_say_the_store_is_corrupt_instead_of_a_traceback(capsys, monkeypatch):
+    path = _corrupt_store()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1\n"))
+    assert main(["quiz", "basics", "--banks", str(GOOD_BANKS)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"dojo quiz: {path}: not a usable progress store") and "Traceback" not in err
+
+
+def test_does_dojo_drill_say_the_store_is_corrupt_instead_of_a_traceback(capsys, monkeypatch):
+    path = _corrupt_store()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(["drill", "--banks", str(GOOD_BANKS)]) == 1
+    assert capsys.readouterr().err.startswith(f"dojo drill: {path}: not a usable progress store")
+
+
+def test_does_dojo_drill_misses_review_a_question_missed_a_moment_ago(capsys, monkeypatch):
+    store = ProgressStore()
+    store.record_answer(bank="basics", question_id="fx-numeric", answer=99, correct=False, score=0)
+    store.close()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("30\n"))
+    assert main(["drill", "--misses", "--interview", "0", "--banks", str(GOOD_BANKS)]) == 0
+    out = capsys.readouterr().out
+    assert "Review of your misses: 1 question(s)" in out and "Reviewed 1 card(s)" in out

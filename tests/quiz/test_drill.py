@@ -193,3 +193,49 @@ def test_do_hint_and_skip_work_at_the_start_of_an_interview_answer(store):
     result = run_quiz([question], store=store, stdin=io.StringIO("hint\nskip\n"), stdout=out)
     assert (result.answered, result.stopped) == (0, None)
     assert "No hint for this one." in out.getvalue() and "Skipped." in out.getvalue()
+
+
+def _miss_numeric(store, clock):
+    """Answer fx-numeric (30 s, tolerance 2) wrong in the terminal quiz at `clock`'s time."""
+    question = load_banks(GOOD_BANKS).by_id()["fx-numeric"]
+    run_quiz([question], store=store, stdin=io.StringIO("99\n"), stdout=io.StringIO(), clock=clock)
+    assert store.latest_answer("basics", "fx-numeric").correct is False
+    return question
+
+
+def test_does_the_drill_point_to_misses_when_nothing_is_due_right_after_a_miss(store):
+    clock = FakeClock()
+    _miss_numeric(store, clock)
+    clock.advance(60)
+    out = io.StringIO()
+    review, _ = run_drill(load_banks(GOOD_BANKS), store=store, interviews=0, stdin=io.StringIO(""), stdout=out,
+                          clock=clock)
+    assert review.asked == 0
+    assert "nothing is due (next card due in 1 day(s))" in out.getvalue()
+    assert ("You missed 1 question(s) in the last 24 hours: `dojo drill --misses` reviews them now."
+            in " ".join(out.getvalue().split()))
+
+
+def test_does_drill_misses_review_todays_misses_now_and_drop_them_once_right(store):
+    clock = FakeClock()
+    _miss_numeric(store, clock)
+    clock.advance(3600)
+    out = io.StringIO()
+    review, _ = run_drill(load_banks(GOOD_BANKS), store=store, interviews=0, misses=True, stdin=io.StringIO("30\n"),
+                          stdout=out, clock=clock)
+    assert "Review of your misses: 1 question(s) answered wrong in the last 24 hours." in out.getvalue()
+    assert (review.answered, review.score) == (1, 1.0)
+    again = io.StringIO()
+    run_drill(load_banks(GOOD_BANKS), store=store, interviews=0, misses=True, stdin=io.StringIO(""), stdout=again,
+              clock=clock)
+    assert "no question answered wrong in the last 24 hours" in again.getvalue()
+
+
+def test_are_misses_older_than_a_day_left_to_spaced_repetition(store):
+    clock = FakeClock()
+    _miss_numeric(store, clock)
+    clock.advance(DAY + 1)
+    out = io.StringIO()
+    run_drill(load_banks(GOOD_BANKS), store=store, interviews=0, misses=True, stdin=io.StringIO(""), stdout=out,
+              clock=clock)
+    assert "no question answered wrong in the last 24 hours" in out.getvalue()

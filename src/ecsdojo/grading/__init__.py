@@ -6,6 +6,7 @@
 - ``checks``    ``check()``, ``hint()``, ``progress()`` used inside notebooks
 - ``tally``     the learner's per-module table (`dojo progress`, ``progress()``)
 - ``grade``     headless grading in fresh kernels (`dojo grade`); ``sandbox`` runs kernels in Docker
+- ``integrity`` what a submission cannot forge (session, nonce, value verdicts) and tampering it is flagged for
 - ``gradebook`` gradebook.csv and per-submission feedback
 - ``bench``     `dojo bench grade`
 

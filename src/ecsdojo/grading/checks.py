@@ -22,13 +22,14 @@ Kept light on imports: this module loads in every learner kernel.
 from __future__ import annotations
 
 import html
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ecsdojo.grading.seal import BadSealedSpec, Normalisation, SealedSpec, UnsupportedValue, kind_of
+from ecsdojo.grading.seal import BadSealedSpec, Normalisation, SealedSpec, UnsupportedValue, kind_of, normalise
 from ecsdojo.grading.tally import module_label, progress
 
 __all__ = ["check", "hint", "progress", "evaluate", "CheckOutcome", "CHECK_MIME"]
@@ -36,6 +37,7 @@ __all__ = ["check", "hint", "progress", "evaluate", "CheckOutcome", "CHECK_MIME"
 CHECK_MIME = "application/vnd.ecsdojo.check+json"
 POLL_INTERVAL_S = 0.25
 _MISSING = object()
+_RAISED = object()                    # the value: the learner's code raised instead of returning one
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,10 @@ class CheckOutcome:
     explanation: str = ""
     hints_left: int = 0
     hint_cost: float = 0.0
+    answer: str | None = None        # value checks: the learner's value, normalised (None: none to compare)
 
     def payload(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if key not in ("hint", "explanation")}
+        return {key: value for key, value in asdict(self).items() if key not in ("hint", "explanation", "answer")}
 
 
 @dataclass
@@ -110,18 +113,27 @@ def evaluate(spec: SealedSpec, value: Any, *, points: float = 1, hints_used: int
             explanation = spec.explanation(result)
         except UnsupportedValue:
             explanation = ""
+    answer = None
+    if not spec.is_behaviour and result is not _RAISED:
+        try:
+            answer = normalise(result, spec.how)
+        except UnsupportedValue:
+            answer = None
     return CheckOutcome(check_id=spec.check_id, module=_module_of(spec.check_id), passed=passed,
                         points=float(earned), max_points=float(points), hints_used=hints_used, reason=reason,
                         hint="" if passed else spec.hint, explanation=explanation,
-                        hints_left=max(0, len(spec.extra_hints) - hints_used), hint_cost=float(hint_cost))
+                        hints_left=max(0, len(spec.extra_hints) - hints_used), hint_cost=float(hint_cost),
+                        answer=answer)
 
 
 def _judge(spec: SealedSpec, value: Any) -> tuple[bool, str, Any]:
     if callable(value):
         try:
             result = value()
+            if callable(result) and not isinstance(result, type):   # a released `lambda: some_function`
+                result = result()
         except Exception as error:  # noqa: BLE001 - the learner's code failing is a check failure
-            return False, f"Your code raised {type(error).__name__}: {error}", None
+            return False, f"Your code raised {type(error).__name__}: {error}", _RAISED
     else:
         result = value
     if spec.is_behaviour:
@@ -213,12 +225,13 @@ def _emit(text: str, body_html: str, payload: dict[str, Any] | None = None) -> N
         print(text)
         return
     bundle: dict[str, Any] = {"text/plain": text, "text/html": body_html}
-    if payload is not None:
-        bundle[CHECK_MIME] = payload
+    if payload is not None and os.environ.get("DOJO_GRADING") != "1":
+        bundle[CHECK_MIME] = payload      # when grading, only the grader's session shows results (integrity.py)
     display(bundle, raw=True)
 
 
-def _render(outcome: CheckOutcome, tally: tuple[float, float] | None, warning: str | None) -> tuple[str, str]:
+def _render(outcome: CheckOutcome, tally: tuple[float, float] | None, warning: str | None, *,
+            hidden_points: float = 0) -> tuple[str, str]:
     mark, word, colour = ("✔", "passed", "#1a7f37") if outcome.passed else ("✘", "not yet", "#b42318")
     head = f"{mark} {outcome.check_id} {word}: {_fmt(outcome.points)}/{_fmt(outcome.max_points)} points"
     lines = [head]
@@ -234,7 +247,10 @@ def _render(outcome: CheckOutcome, tally: tuple[float, float] | None, warning: s
     if outcome.hints_used and outcome.passed:
         lines.append(f"({outcome.hints_used} hint(s) used: -{_fmt(outcome.hint_cost * outcome.hints_used)} points)")
     if tally is not None:
-        lines.append(f"{module_label(outcome.module)}: {_fmt(tally[0])}/{_fmt(tally[1])} points")
+        line = f"{module_label(outcome.module)}: {_fmt(tally[0])}/{_fmt(tally[1])} points"
+        if hidden_points:
+            line += f" ({_fmt(hidden_points)} of them in hidden checks, run when your notebook is graded)"
+        lines.append(line)
     if warning:
         lines.append(warning)
     e = html.escape
@@ -282,8 +298,27 @@ def check(check_id: str, value: Any = None, /, *, points: float = 1, expect: Any
             _last_failed.remove(check_id)
     else:
         _last_failed.append(check_id)
-    text, page = _render(outcome, _tally(outcome.module, spec.module_total), warning)
+    text, page = _render(outcome, _tally(outcome.module, spec.module_total), warning,
+                         hidden_points=spec.hidden_points)
     _emit(text, page, outcome.payload())
+
+
+def _known_from_release(check_id: str) -> _Known | None:
+    """What hint() needs for a check that has not run in this kernel yet, from the released notebook's
+    ``metadata.ecsdojo.hints`` (the same sealed text its check cell holds)."""
+    from ecsdojo.grading.tally import default_folders, read_catalogue
+
+    try:
+        info = read_catalogue(default_folders()).get(_module_of(check_id))
+        entry = info.hints.get(check_id) if info is not None else None
+        if entry is None:
+            return None
+        spec = SealedSpec.decode(str(entry["sealed"]))
+        known = _Known(spec, float(entry.get("points", 1)), float(entry.get("hint_cost", 0.5)))
+    except (BadSealedSpec, KeyError, TypeError, ValueError, OSError):
+        return None
+    _known[check_id] = known
+    return known
 
 
 def hint(check_id: str | None = None) -> None:
@@ -298,14 +333,17 @@ def hint(check_id: str | None = None) -> None:
             _emit("No failed check yet: run a check first.", "<div>No failed check yet: run a check first.</div>")
             return
         check_id = _last_failed[-1]
-    known = _known.get(check_id)
+    known = _known.get(check_id) or _known_from_release(check_id)
     if known is None:
-        text = f"Run the check cell for {check_id} first; then hint({check_id!r}) can help."
+        text = (f"No hints found for {check_id}: run its check cell once, or check the id "
+                f"(hints come from the course's released notebooks).")
         _emit(text, f"<div>{html.escape(text)}</div>")
         return
     used = max(known.hints_used, _stored_hints(check_id))
     if used >= len(known.spec.extra_hints):
         text = f"No more hints for {check_id}." if known.spec.extra_hints else f"{check_id} has no extra hints."
+        if known.spec.hint:
+            text += f" Its hint: {known.spec.hint}"
         _emit(text, f"<div>{html.escape(text)}</div>")
         return
     known.hints_used = used + 1

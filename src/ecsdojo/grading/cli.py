@@ -25,7 +25,8 @@ def register(commands) -> None:
                          help="grade submitted notebooks headless; writes gradebook.csv and feedback files")
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION", help="notebook files (never modified)")
     grade.add_argument("--out", type=Path, required=True, metavar="DIR", help="where gradebook.csv and feedback go")
-    grade.add_argument("--solutions", type=Path, default=Path("solutions"), metavar="DIR")
+    grade.add_argument("--solutions", type=Path, default=None, metavar="DIR",
+                       help="the instructor's solutions (default: ./solutions, else the course's)")
     grade.add_argument("--module", metavar="NN", help="the module every submission must be (else wrong-module)")
     grade.add_argument("--workers", type=int, default=None, metavar="N", help="parallel kernels (default: cores)")
     grade.add_argument("--cell-timeout", type=float, default=120, metavar="S", help="per cell (default 120)")
@@ -37,8 +38,9 @@ def register(commands) -> None:
     grade.add_argument("--image", default="ecsdojo/app:latest", help="image for --sandbox docker")
 
     progress = commands.add("progress", handler=_progress, help="your points per module, from your progress store")
-    progress.add_argument("--notebooks", type=Path, default=Path("notebooks"), metavar="DIR",
-                          help="released notebooks, for module titles and full points (default: notebooks)")
+    progress.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
+                          help="released notebooks, for module titles and full points (default: the course's "
+                               "notebooks/, found from any folder)")
     progress.add_argument("--module", metavar="NN")
 
     bench = commands.add_bench("grade", handler=_bench,
@@ -72,6 +74,8 @@ def _release(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     for path in plan.removes:
         print(f"removed {path} (its solutions notebook is gone)")
+    for path in plan.kept:
+        print(f"kept {path} (not a generated notebook, or edited: yours, never touched)")
     if not plan.writes and not plan.removes and not plan.errors:
         print(f"{args.out} is up to date" if plan.unchanged else f"nothing to release from {args.solutions}")
     return 1 if plan.errors else 0
@@ -83,6 +87,13 @@ def _grade(args: argparse.Namespace) -> int:
     from ecsdojo.grading.markers import MarkerError
     from ecsdojo.grading.sandbox import SandboxUnavailable
 
+    solutions = _solutions_dir(args.solutions)
+    if solutions is None:
+        print("dojo grade: no solutions folder: there is no ./solutions here and the course's could not be found "
+              "(looked at $DOJO_COURSE, the installed package's folder and the parents of this folder); "
+              "pass --solutions DIR", file=sys.stderr)
+        return 1
+    args.solutions = solutions
     options = GradeOptions(solutions_dir=args.solutions, module=args.module, cell_timeout=args.cell_timeout,
                            notebook_timeout=args.timeout, max_output_chars=args.max_output, sandbox=args.sandbox,
                            image=args.image)
@@ -97,22 +108,38 @@ def _grade(args: argparse.Namespace) -> int:
         keys = load_keys(args.solutions)
         results = grade(args.submissions, options=options, workers=args.workers, keys=keys, on_result=report)
     except (NoSolutions, MarkerError, SandboxUnavailable) as error:
-        print(f"dojo grade: {error}", file=sys.stderr)
+        hint = " (pass --solutions DIR)" if isinstance(error, NoSolutions) else ""
+        print(f"dojo grade: {error}{hint}", file=sys.stderr)
         return 1
     gradebook, feedback = write_reports(results, keys, args.out)
     print(f"wrote {gradebook} and {len(feedback)} feedback file(s) in {args.out}")
     return 0
 
 
+def _solutions_dir(given: Path | None) -> Path | None:
+    """--solutions, else ./solutions, else the course's solutions/ (found from any folder)."""
+    from ecsdojo.locations import course_folder
+
+    if given is not None:
+        return given
+    if Path("solutions").is_dir():
+        return Path("solutions")
+    return course_folder("solutions")
+
+
 def _progress(args: argparse.Namespace) -> int:
-    from ecsdojo.grading.tally import ProgressTable
+    from ecsdojo.grading.tally import ProgressTable, default_folders, read_catalogue
     from ecsdojo.progress_store import ProgressStoreError
 
+    folders = [args.notebooks] if args.notebooks is not None else default_folders()
     try:
-        print(ProgressTable.load(notebooks=[args.notebooks], module=args.module))
+        print(ProgressTable.load(notebooks=folders, module=args.module))
     except ProgressStoreError as error:
         print(f"dojo progress: {error}", file=sys.stderr)
         return 1
+    if not read_catalogue(folders):
+        print("note: no released notebooks found, so module titles and full points are missing; pass "
+              "--notebooks DIR (the course's notebooks/) or set DOJO_COURSE to the course folder", file=sys.stderr)
     return 0
 
 

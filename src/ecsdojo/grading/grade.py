@@ -31,6 +31,7 @@ import inspect
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -41,15 +42,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecsdojo.grading.markers import CheckCall, MarkerError, ParsedNotebook, module_from_filename, read_notebook
+from ecsdojo.grading.markers import (CellLocation, CheckCall, MarkerError, ParsedNotebook, find_checks,
+                                     module_from_filename, read_notebook)
 from ecsdojo.grading.release import graded_check_sources, released_notebook, solution_notebooks
 from ecsdojo.grading.tally import METADATA_KEY
 
 CHECK_MIME = "application/vnd.ecsdojo.check+json"   # same as checks.CHECK_MIME (not imported: keeps this light)
-CHECK_PRELUDE = "from ecsdojo.grading.checks import check\n"
+SESSION_PLACEHOLDER = "__DOJO_SESSION__"
+PRELUDE_ID = "ecsdojo-grading-prelude"
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-STATUSES = ("invalid-notebook", "wrong-module", "grader-error", "kernel-died", "timeout", "output-too-large",
-            "sys-exit", "cells-missing", "checks-restored", "ok")
+STATUSES = ("invalid-notebook", "wrong-module", "not-gradable-here", "grader-error", "tampered", "kernel-died",
+            "timeout", "environment-error", "output-too-large", "sys-exit", "cells-missing", "checks-restored", "ok")
+# Errors that say the grading environment, not the learner's answer, failed: in any cell they mark the
+# row `environment-error`; in an unchanged course cell (neither exercise nor check) so do timeouts.
+ENVIRONMENT_ERRORS = frozenset({
+    "BanksFolderNotFound", "RuntimeUnavailableError", "NoDockerEngine", "DemoImageMissing", "ImageNotFoundError",
+    "ContainerStartError", "DockerException", "ModuleNotFoundError", "ImportError", "PermissionError", "OSError",
+    "BlockingIOError", "MemoryError", "ConnectionRefusedError", "EndpointConnectionError", "RealAWSRefusedError"})
+COURSE_CELL_ENVIRONMENT_ERRORS = frozenset({"WaitTimeoutError", "TimeoutError", "DemoTimeout", "FileNotFoundError"})
 
 
 class NoSolutions(Exception):
@@ -78,7 +88,7 @@ class GradingKey:
     """What grading needs from one solutions notebook."""
 
     parsed: ParsedNotebook
-    graded_sources: dict[str, str]              # check cell id -> source run when grading
+    graded_sources: dict[str, str]              # check cell id -> source run when grading (calls SESSION_PLACEHOLDER)
     released_sources: dict[str, str]            # check cell id -> source in the learner's notebook
 
     @property
@@ -126,11 +136,17 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     flags: set[str] = field(default_factory=set)
+    flag_notes: list[tuple[str, str]] = field(default_factory=list)     # (status, note)
 
     def flag(self, status: str, note: str | None = None) -> None:
         self.flags.add(status)
         if note:
             self.notes.append(note)
+            self.flag_notes.append((status, note))
+
+    def status_notes(self) -> list[str]:
+        """The notes behind the status (for the gradebook's status_detail column)."""
+        return [note for status, note in self.flag_notes if status == self.status]
 
     def settle(self) -> None:
         self.status = next((status for status in STATUSES if status in self.flags), "ok")
@@ -145,10 +161,24 @@ def load_keys(solutions_dir: str | os.PathLike) -> dict[str, GradingKey]:
         released = released_notebook(nb, parsed, source_name=path.name)
         released_sources = {cell.id: cell.source for cell in released.cells if cell.id in
                             {info.cell_id for info in parsed.cells_of_kind("check")}}
-        keys[parsed.module] = GradingKey(parsed, graded_check_sources(parsed), released_sources)
+        graded = {cell_id: _calling_session(source, parsed, cell_id)
+                  for cell_id, source in graded_check_sources(parsed).items()}
+        keys[parsed.module] = GradingKey(parsed, graded, released_sources)
     if not keys:
         raise NoSolutions(solutions_dir)
     return keys
+
+
+def _calling_session(source: str, parsed: ParsedNotebook, cell_id: str) -> str:
+    """A graded check cell whose ``check(...)`` calls go to the grader's session, not to a name the
+    submission could have rebound (see integrity.py)."""
+    info = next(cell for cell in parsed.cells if cell.cell_id == cell_id)
+    where = CellLocation(parsed.path, info.index, cell_id)
+    for call in sorted(find_checks(source, where, module=parsed.module), key=lambda c: c.start, reverse=True):
+        if source[call.start:call.start + len("check")] != "check":      # find_checks only finds `check(...)`
+            raise MarkerError(f"{where}: cannot route {call.check_id} to the grading session")
+        source = source[:call.start] + SESSION_PLACEHOLDER + ".check" + source[call.start + len("check"):]
+    return source
 
 
 # ---- step 1-3: read and rebuild -------------------------------------------------------------------
@@ -200,6 +230,13 @@ def _module_of(nb: Any, path: Path, options: GradeOptions, keys: dict[str, Gradi
     if key is None:
         result.flag("wrong-module", f"there is no solutions notebook for module {module}")
         return None
+    if options.sandbox == "docker":
+        from ecsdojo.grading.sandbox import sandbox_refusal
+
+        reason = sandbox_refusal([cell.source for cell in key.parsed.cells if cell.cell_type == "code"])
+        if reason is not None:
+            result.flag("not-gradable-here", f"module {module} was not graded: {reason}")
+            return None
     ids = {cell.get("id") for cell in nb.cells}
     if not ids & key.cell_ids:
         result.flag("wrong-module", f"none of module {module}'s cells are in this notebook "
@@ -208,13 +245,39 @@ def _module_of(nb: Any, path: Path, options: GradeOptions, keys: dict[str, Gradi
     return key
 
 
-def rebuild(nb: Any, key: GradingKey, result: SubmissionResult) -> Any:
-    """The notebook to run: learner cells as they are, check cells from the solutions (by id).
+@dataclass(frozen=True)
+class GradingRun:
+    """One submission's run: the session's per-run variable name and nonce (see integrity.py)."""
 
-    Only the outputs of the check cells put in here (ids in ``key.graded_sources``) count.
+    session: str
+    nonce: str
+
+    @classmethod
+    def new(cls) -> GradingRun:
+        from ecsdojo.grading.integrity import SESSION_PREFIX
+
+        return cls(SESSION_PREFIX + secrets.token_hex(6), secrets.token_hex(16))
+
+    def prelude(self) -> str:
+        return (f"{self.session} = __import__('ecsdojo.grading.integrity', fromlist=['arm'])"
+                f".arm({self.nonce!r})")
+
+    def check_cell(self, graded_source: str) -> str:
+        return graded_source.replace(SESSION_PLACEHOLDER, self.session)
+
+
+def rebuild(nb: Any, key: GradingKey, result: SubmissionResult, *, run: GradingRun | None = None) -> Any:
+    """The notebook to run: a prelude that arms the grading session, then the learner cells as they
+    are and the check cells from the solutions (by id), calling that session.
+
+    Only the outputs of the check cells put in here (ids in ``key.graded_sources``) count. Learner code
+    cells are read for tampering first (integrity.scan_source): findings flag the result ``tampered``.
     """
     import nbformat.v4 as v4
 
+    from ecsdojo.grading.integrity import scan_source
+
+    run = run or GradingRun.new()
     check_ids = set(key.graded_sources)
     cells: list[Any] = []
     seen: set[str] = set()
@@ -229,8 +292,11 @@ def rebuild(nb: Any, key: GradingKey, result: SubmissionResult) -> Any:
         if cell_id in check_ids:
             if cell.get("cell_type") != "code" or cell.get("source", "") not in key.untouched_sources(cell_id):
                 restored.append(cell_id)
-            cells.append(v4.new_code_cell(CHECK_PRELUDE + key.graded_sources[cell_id], id=cell_id))
+            cells.append(v4.new_code_cell(run.check_cell(key.graded_sources[cell_id]), id=cell_id))
         elif cell.get("cell_type") == "code":
+            for finding in scan_source(cell.get("source", "")):
+                line = f", line {finding.line}" if finding.line else ""
+                result.flag("tampered", f"cell {number + 1} (id {cell_id!r}{line}) {finding.what}")
             cells.append(v4.new_code_cell(cell.get("source", ""), id=cell_id))
         elif cell.get("cell_type") == "markdown":
             cells.append(v4.new_markdown_cell(cell.get("source", ""), id=cell_id))
@@ -244,7 +310,8 @@ def rebuild(nb: Any, key: GradingKey, result: SubmissionResult) -> Any:
             position = index
         elif info.kind == "check":
             position += 1
-            cells.insert(position, v4.new_code_cell(CHECK_PRELUDE + key.graded_sources[info.cell_id], id=info.cell_id))
+            cells.insert(position, v4.new_code_cell(run.check_cell(key.graded_sources[info.cell_id]),
+                                                    id=info.cell_id))
             deleted.append(info.cell_id)
         elif info.kind == "exercise":
             result.flag("cells-missing", f"exercise cell {info.index + 1} (id {info.cell_id!r}) was deleted")
@@ -252,6 +319,7 @@ def rebuild(nb: Any, key: GradingKey, result: SubmissionResult) -> Any:
         result.flag("checks-restored", f"{len(restored)} edited check cell(s) were replaced by the original")
     if deleted:
         result.flag("checks-restored", f"{len(deleted)} deleted check cell(s) were put back")
+    cells.insert(0, v4.new_code_cell(run.prelude(), id=PRELUDE_ID))
     built = v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                   "language": "python"}})
     return built
@@ -406,36 +474,105 @@ def _first_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[:limit] + "…"
 
 
-def score(nb: Any, key: GradingKey, result: SubmissionResult) -> None:
-    """Read the check results displayed by the restored check cells; note errors of the other cells."""
+def _payloads(outputs: list[Any]) -> list[dict[str, Any]]:
+    found = []
+    for output in outputs:
+        if output.get("output_type") not in ("display_data", "execute_result", "update_display_data"):
+            continue
+        payload = (output.get("data") or {}).get(CHECK_MIME)
+        if payload is None:
+            continue
+        if isinstance(payload, str):
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                payload = {}
+        found.append(payload if isinstance(payload, dict) else {})
+    return found
+
+
+def _hint_cost(call: CheckCall) -> float:
+    import ast
+
+    text = dict(call.visible_keywords).get("hint_cost")
+    try:
+        return float(ast.literal_eval(text)) if text is not None else 0.5
+    except (ValueError, SyntaxError, TypeError):
+        return 0.5
+
+
+def _verdict(call: CheckCall, payload: dict[str, Any]) -> tuple[bool, float, str]:
+    """(passed, points earned, reason) of one check result read back from the kernel.
+
+    Value checks are judged here, by comparing the reported (normalised) value with the expected
+    value from the solutions notebook: the kernel's own "passed" does not count for them.
+    """
+    try:
+        hints_used = max(0, int(payload.get("hints_used", 0)))
+    except (TypeError, ValueError):
+        hints_used = 0
+    reason = str(payload.get("reason", ""))[:300]
+    if call.has_expect:
+        from ecsdojo.grading.seal import UnsupportedValue, normalise
+
+        try:
+            expected = normalise(call.expect, call.how)
+        except UnsupportedValue:
+            return False, 0.0, "the expected value cannot be compared"
+        passed = isinstance(payload.get("answer"), str) and payload["answer"] == expected
+        if bool(payload.get("passed")) != passed:
+            reason = "Correct." if passed else ("Not the expected answer yet." if payload.get("passed") else reason)
+        earned = max(0.0, call.points - _hint_cost(call) * hints_used) if passed else 0.0
+        return passed, earned, reason
+    try:
+        earned = max(0.0, min(float(payload.get("points", 0)), call.points))
+    except (TypeError, ValueError):
+        return False, 0.0, reason
+    passed = payload.get("passed") is True and earned > 0
+    return passed, earned if passed else 0.0, reason
+
+
+def score(nb: Any, key: GradingKey, result: SubmissionResult, *, run: GradingRun | None = None) -> None:
+    """Read the check results displayed by the restored check cells; note errors of the other cells.
+
+    With `run` (the grading run whose session the check cells called) only results carrying its nonce
+    count; a result without it, or one shown by a learner cell, flags the submission ``tampered``.
+    """
     exercise_ids = {cell.cell_id for cell in key.parsed.cells_of_kind("exercise")}
     for call in key.checks:
         result.checks[call.check_id] = CheckScore(call.check_id, 0.0, call.points, False, call.hidden, "did not run")
-    for number, cell in enumerate(nb.cells):
+    noticed: set[str] = set()
+    course_sources = {info.cell_id: info.source for info in key.parsed.cells_of_kind("plain")}
+    cells = [cell for cell in nb.cells if cell.get("id") != PRELUDE_ID]
+    for cell in nb.cells:
+        if cell.get("id") == PRELUDE_ID:
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    result.flag("grader-error", f"the grading session could not start: {output.get('ename')}: "
+                                                f"{_first_line(output.get('evalue', ''))}")
+    for number, cell in enumerate(cells):
         if cell.cell_type != "code":
             continue
         outputs = cell.get("outputs", [])
         if cell.id in key.graded_sources:
             expected = key.checks_in(cell.id)
-            for output in outputs:
-                payload = (output.get("data") or {}).get(CHECK_MIME) if output.get("output_type") == "display_data" \
-                    else None
-                if isinstance(payload, str):
-                    try:
-                        payload = json.loads(payload)
-                    except ValueError:
-                        payload = None
-                if not isinstance(payload, dict) or payload.get("check_id") not in expected:
+            for payload in _payloads(outputs):
+                if run is not None and payload.get("nonce") != run.nonce:
+                    result.flag("tampered", f"check cell {number + 1} (id {cell.id!r}) showed a check result the "
+                                            f"grader did not produce (a forged result); it was ignored")
+                    continue
+                for finding in payload.get("tampering") or []:
+                    if isinstance(finding, str) and finding not in noticed:
+                        noticed.add(finding)
+                        result.flag("tampered", f"noticed at check cell {number + 1} (id {cell.id!r}): "
+                                                f"{finding[:200]}")
+                if payload.get("check_id") not in expected:
                     continue
                 call = expected[payload["check_id"]]
-                try:
-                    earned = max(0.0, min(float(payload.get("points", 0)), call.points))
-                except (TypeError, ValueError):
-                    continue
-                passed = bool(payload.get("passed")) and earned > 0
+                passed, earned, reason = _verdict(call, payload)
                 previous = result.checks[call.check_id]
                 if earned >= previous.points:
-                    reason = "hidden check" if call.hidden else str(payload.get("reason", ""))[:300]
+                    reason = "hidden check" if call.hidden else reason
                     result.checks[call.check_id] = CheckScore(call.check_id, earned, call.points, passed,
                                                               call.hidden, reason)
             for output in outputs:
@@ -450,10 +587,20 @@ def score(nb: Any, key: GradingKey, result: SubmissionResult) -> None:
                     if output.get("ename") == "SystemExit":
                         result.flag("sys-exit")
             continue
+        if _payloads(outputs):
+            result.flag("tampered", f"cell {number + 1} (id {cell.id!r}) showed a check result; only the grader's "
+                                    f"check cells do, so it was ignored")
+        authored = course_sources.get(cell.id)
+        is_course_cell = authored is not None and cell.get("source", "") == authored
         for output in outputs:
             if output.get("output_type") != "error":
                 continue
             ename, evalue = output.get("ename", "Error"), _first_line(output.get("evalue", ""))
+            if ename in ENVIRONMENT_ERRORS or (is_course_cell and ename in COURSE_CELL_ENVIRONMENT_ERRORS):
+                result.flag("environment-error", f"cell {number + 1} (id {cell.id!r}) raised {ename}: {evalue} — "
+                                                 f"the grading environment, not the answer, failed here; the "
+                                                 f"points after it may be too low")
+                continue
             if ename == "SystemExit":
                 result.flag("sys-exit", f"cell {number + 1} called sys.exit({evalue}); the notebook went on")
             elif cell.id in exercise_ids and ename == "NotImplementedError":
@@ -475,9 +622,10 @@ def grade_submission(path: str | os.PathLike, keys: dict[str, GradingKey], optio
         key = _module_of(nb, path, options, keys, result) if nb is not None else None
         if key is not None:
             result.max_points = key.parsed.total
-            prepared = rebuild(nb, key, result)
+            run = GradingRun.new()
+            prepared = rebuild(nb, key, result, run=run)
             run_notebook(prepared, workdir=workdir, options=options, result=result)
-            score(prepared, key, result)
+            score(prepared, key, result, run=run)
         elif result.module in keys:
             result.max_points = keys[result.module].parsed.total
     except Exception as error:  # noqa: BLE001 - one submission's failure never stops the others
@@ -545,5 +693,5 @@ def answer_key(solution_path: str | os.PathLike) -> Any:
     return released
 
 
-__all__ = ["GradeOptions", "GradingKey", "SubmissionResult", "CheckScore", "NoSolutions", "MarkerError",
-           "grade", "grade_submission", "load_keys", "rebuild", "score", "answer_key", "default_workers"]
+__all__ = ["GradeOptions", "GradingKey", "GradingRun", "SubmissionResult", "CheckScore", "NoSolutions",
+           "MarkerError", "grade", "grade_submission", "load_keys", "rebuild", "score", "answer_key", "default_workers"]

@@ -30,7 +30,10 @@ STATUS_TEXT = {
     "timeout": "the notebook or a cell ran too long",
     "kernel-died": "the Python kernel died while running the notebook",
     "grader-error": "the grader failed on this submission (tell your instructor)",
+    "tampered": "the submission changed, or tried to change, how it is graded; see the notes (review it by hand)",
     "wrong-module": "this is not the notebook of the module being graded",
+    "not-gradable-here": "this module cannot be graded correctly with these options (see the notes); not run",
+    "environment-error": "a cell failed because of the grading environment, not the answer; points may be too low",
     "invalid-notebook": "the file is not a readable notebook",
 }
 
@@ -48,10 +51,11 @@ def write_gradebook(results: Sequence[SubmissionResult], keys: Mapping[str, Grad
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
-        writer.writerow([*BASE_COLUMNS, *columns])
+        writer.writerow([*BASE_COLUMNS, *columns, "status_detail"])
         for result in results:
             row = [result.submission, result.module, _fmt(result.points), _fmt(result.max_points), result.status]
             row += [_fmt(result.checks[column].points) if column in result.checks else "" for column in columns]
+            row.append(" | ".join(result.status_notes()))
             writer.writerow(row)
     return path
 

@@ -195,13 +195,21 @@ def module_from_filename(name: str | os.PathLike) -> str | None:
     return match.group(1) if match else None
 
 
+_MODULE_PREFIX = re.compile(r"^Module\s+\d+\s*(?:[—–:-]\s*)?", re.IGNORECASE)
+
+
 def title_from_notebook(nb: Mapping, name: str) -> str:
-    """The first markdown ``# heading``, else the file name without its prefix."""
+    """The first markdown ``# heading``, else the file name without its prefix.
+
+    A leading "Module 05 — " is dropped: tables and feedback show the module number beside the title,
+    so every module's title reads the same way whether or not its heading repeats the number.
+    """
     for cell in nb.get("cells", ()):
         if cell.get("cell_type") == "markdown":
             for line in _source(cell).splitlines():
                 if line.startswith("# "):
-                    return line[2:].strip()
+                    title = line[2:].strip()
+                    return _MODULE_PREFIX.sub("", title, count=1) or title
     match = NOTEBOOK_NAME.match(Path(name).name)
     stem = match.group(2) if match else Path(name).stem
     return stem.replace("_", " ").replace("-", " ").strip().capitalize()

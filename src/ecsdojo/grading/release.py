@@ -13,10 +13,12 @@ One transformation per step, each a pure function of a cell's source:
 The released notebook keeps every cell id of its source (grading restores check cells by id) and
 carries ``metadata.ecsdojo`` = {module, title, source, checks: {id: points}, digest}.
 
-Safety: the release folder holds generated notebooks only. A release refuses to run when that folder
-holds a notebook it did not generate (a learner's own copy) or one edited since it was released
-(``--force`` overwrites edited ones), and when it is the solutions folder. Running it twice changes
-nothing. Example::
+Safety: a generated notebook is one whose ``metadata.ecsdojo.source`` is its own file name; only those
+are written or removed. Anything else in the folder (a learner's own notebook, a JupyterLab *Duplicate*
+of a generated one) is kept untouched, and the release refuses to write over one of the same name. It
+refuses to overwrite a generated notebook edited since it was released unless ``--force`` is given,
+never removes an edited one (even with ``--force``), and refuses to write into the solutions folder.
+Running it twice changes nothing. Example::
 
     plan = plan_release(Path("solutions"), Path("notebooks"))
     plan.stale           # what would change; [] when notebooks/ is up to date
@@ -25,6 +27,7 @@ nothing. Example::
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import json
@@ -86,7 +89,8 @@ def strip_hidden_checks(source: str, where: CellLocation, *, keep_code: bool = F
     return text
 
 
-def seal_checks(source: str, where: CellLocation, *, module: str, module_total: float | None) -> str:
+def seal_checks(source: str, where: CellLocation, *, module: str, module_total: float | None,
+                hidden_points: float = 0) -> str:
     """Rewrite every authored check() call so that it carries a sealed spec instead of its answer."""
     calls = find_checks(source, where, module=module)
     for call in sorted(calls, key=lambda c: c.start, reverse=True):
@@ -94,13 +98,28 @@ def seal_checks(source: str, where: CellLocation, *, module: str, module_total: 
             continue
         spec = SealedSpec.build(call.check_id, expect=call.expect, has_expect=call.has_expect, how=call.how,
                                 hint=call.hint, extra_hints=call.extra_hints, explain=call.explain,
-                                module_total=module_total)
+                                module_total=module_total, hidden_points=hidden_points)
         line_start = source.rfind("\n", 0, call.start) + 1
         indent = " " * (call.start - line_start + len("check("))
-        arguments = [call.id_source, call.value_source, *(f"{name}={text}" for name, text in call.visible_keywords)]
+        arguments = [call.id_source, deferred_value(call.value_source),
+                     *(f"{name}={text}" for name, text in call.visible_keywords)]
         text = f"check({', '.join(arguments)},\n{indent}sealed={json.dumps(spec.encode())})"
         source = source[:call.start] + text + source[call.end:]
     return source
+
+
+def deferred_value(value_source: str) -> str:
+    """The value argument as the release writes it: ``lambda: <value>`` unless it is a lambda already.
+
+    So a learner who has not done the exercise gets "Your code raised NameError: name 'x' is not
+    defined" as the check's feedback (check() calls the lambda and catches), instead of a traceback
+    that prints the whole cell, sealed= text and all. check() calls a callable value, and calls once
+    more what that returns when it is callable (a function passed by name, e.g. a behaviour check).
+    """
+    text = value_source.strip()
+    if text.startswith("lambda") and text[len("lambda"):][:1] in (":", " "):
+        return value_source
+    return f"lambda: ({text})" if "\n" in text else f"lambda: {text}"
 
 
 def _tag(cell: dict[str, Any], tag: str) -> None:
@@ -129,7 +148,7 @@ def _joined(source: Any) -> str:
 def released_notebook(nb: Any, parsed: ParsedNotebook, *, source_name: str) -> Any:
     """The learner's notebook for one solutions notebook (a new node; `nb` is not changed)."""
     out = copy.deepcopy(nb)
-    module_total = parsed.visible_total
+    module_total, hidden_points = parsed.total, parsed.total - parsed.visible_total
     for cell, info in zip(out.cells, parsed.cells):
         where = CellLocation(parsed.path, info.index, info.cell_id)
         if info.kind == "exercise":
@@ -138,7 +157,8 @@ def released_notebook(nb: Any, parsed: ParsedNotebook, *, source_name: str) -> A
             _tag(cell, RAISES_TAG)
         elif info.kind == "check":
             text = strip_hidden_checks(info.source, where)
-            cell.source = seal_checks(text, where, module=parsed.module, module_total=module_total)
+            cell.source = seal_checks(text, where, module=parsed.module, module_total=module_total,
+                                      hidden_points=hidden_points)
             clear_outputs(cell)
             _tag(cell, RAISES_TAG)
             cell.metadata["editable"] = False
@@ -148,11 +168,28 @@ def released_notebook(nb: Any, parsed: ParsedNotebook, *, source_name: str) -> A
         "title": parsed.title,
         "source": source_name,
         "checks": {call.check_id: call.points for call in parsed.visible_checks},
+        "points": module_total,
+        "hidden_points": hidden_points,
+        "hints": _hint_specs(parsed, module_total, hidden_points),
         "digest": source_digest(out.cells),
     }
     if out.get("nbformat_minor", 0) < 5:
         out.nbformat_minor = 5
     return out
+
+
+def _hint_specs(parsed: ParsedNotebook, module_total: float, hidden_points: float) -> dict[str, dict[str, Any]]:
+    """Check id -> what hint() needs before the check has run (every visible check): the same sealed
+    text as the check cell holds, its points and the cost of a hint."""
+    specs = {}
+    for call in parsed.visible_checks:
+        spec = SealedSpec.build(call.check_id, expect=call.expect, has_expect=call.has_expect, how=call.how,
+                                hint=call.hint, extra_hints=call.extra_hints, explain=call.explain,
+                                module_total=module_total, hidden_points=hidden_points)
+        cost = dict(call.visible_keywords).get("hint_cost")
+        specs[call.check_id] = {"points": call.points, "hint_cost": float(ast.literal_eval(cost)) if cost else 0.5,
+                                "sealed": spec.encode()}
+    return specs
 
 
 def graded_check_sources(parsed: ParsedNotebook) -> dict[str, str]:
@@ -161,7 +198,8 @@ def graded_check_sources(parsed: ParsedNotebook) -> dict[str, str]:
     for info in parsed.cells_of_kind("check"):
         where = CellLocation(parsed.path, info.index, info.cell_id)
         text = strip_hidden_checks(info.source, where, keep_code=True)
-        sources[info.cell_id] = seal_checks(text, where, module=parsed.module, module_total=parsed.visible_total)
+        sources[info.cell_id] = seal_checks(text, where, module=parsed.module, module_total=parsed.total,
+                                            hidden_points=parsed.total - parsed.visible_total)
     return sources
 
 
@@ -185,6 +223,7 @@ class ReleasePlan:
     removes: list[Path] = field(default_factory=list)           # generated notebooks whose source is gone
     errors: list[str] = field(default_factory=list)             # bad solutions notebooks (others go on)
     edited: list[Path] = field(default_factory=list)            # generated notebooks edited since release
+    kept: list[Path] = field(default_factory=list)              # the learner's own notebooks: never touched
 
     @property
     def stale(self) -> list[Path]:
@@ -192,12 +231,19 @@ class ReleasePlan:
 
 
 def _released_meta(path: Path) -> dict[str, Any] | None:
-    """metadata.ecsdojo of a notebook the release generated, else None."""
+    """metadata.ecsdojo of a notebook the release generated, else None.
+
+    A generated notebook has the exact name of its source (``metadata.ecsdojo.source``). A copy of one
+    (JupyterLab's *Duplicate* writes ``04_auto_healing-Copy1.ipynb`` beside it; a learner may *Save As*
+    ``04_my_copy.ipynb``) carries the same metadata under another name: it is the learner's, not ours.
+    """
     try:
         meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get(METADATA_KEY)
     except (OSError, ValueError, AttributeError):
         return None
-    return meta if isinstance(meta, dict) and "source" in meta and "digest" in meta else None
+    if not (isinstance(meta, dict) and "source" in meta and "digest" in meta):
+        return None
+    return meta if meta["source"] == path.name else None
 
 
 def _was_edited(path: Path) -> bool:
@@ -229,11 +275,17 @@ def plan_release(solutions_dir: str | os.PathLike, out_dir: str | os.PathLike) -
         raise ReleaseRefused(out_dir, f"the release folder must be apart from the solutions folder {solutions_dir}")
     if out_dir.exists() and not out_dir.is_dir():
         raise ReleaseRefused(out_dir, "is not a folder")
-    existing = {path.name: path for path in sorted(out_dir.glob("*.ipynb"))} if out_dir.is_dir() else {}
-    for path in existing.values():
+    existing: dict[str, Path] = {}
+    for path in sorted(out_dir.glob("*.ipynb")) if out_dir.is_dir() else []:
         if _released_meta(path) is None:
-            raise ReleaseRefused(path, "is not a notebook `dojo release` generated; the release folder holds "
-                                       "generated notebooks only (keep your own work in another folder)")
+            plan.kept.append(path)             # the learner's: never written, never removed
+        else:
+            existing[path.name] = path
+    generated_names = {source.name for source in sources}
+    for path in plan.kept:
+        if path.name in generated_names:
+            raise ReleaseRefused(path, "is not a notebook `dojo release` generated, and the release would "
+                                       "write a notebook of that name; move or rename it first")
     modules: dict[str, Path] = {}
     for source in sources:
         module = module_from_filename(source.name)
@@ -262,8 +314,10 @@ def plan_release(solutions_dir: str | os.PathLike, out_dir: str | os.PathLike) -
     for name, path in existing.items():
         if name not in released:
             if _was_edited(path):
-                plan.edited.append(path)
-            plan.removes.append(path)
+                plan.kept.append(path)         # someone's work in it: kept, even with --force
+            else:
+                plan.removes.append(path)
+    plan.kept.sort()
     return plan
 
 

@@ -7,7 +7,9 @@ submission's work folder), so no TCP port is opened.
   working folder point into a temporary folder. Trusts the submission.
 - ``docker``: the same kernel inside a container of the course image (python3 only, no Jupyter):
   the grader's site-packages and the ecsdojo sources are mounted read-only at the same paths and put
-  on PYTHONPATH; the work folder (with the IPC sockets) is the only writable mount. Networking is off
+  on PYTHONPATH, and so are the course's labs/ (LocalECS runs labs/app as processes:
+  ``DOJO_RUNTIME=process``) and quizzes/; the work folder (with the IPC sockets) is the only writable mount. A module that needs a
+  Docker engine of its own (module 01's plain Docker demos) is refused up front (``sandbox_refusal``). Networking is off
   (``--network none``), CPU, memory and process count are capped, the root file system is read-only,
   capabilities are dropped. ``--init`` forwards the interrupt signal that ends an over-long cell.
   Needs a Linux Docker engine (IPC sockets cannot cross a VM boundary) and an image whose python3 has
@@ -73,10 +75,41 @@ def package_mounts() -> list[str]:
     return unique
 
 
+def course_mounts() -> list[str]:
+    """Course folders a graded module needs inside the container (read-only, at the same paths): labs/
+    (the demo app that LocalECS's simulated runtime runs as processes, the terminal lab's files that
+    module 02 reads) and the question banks."""
+    import ecsdojo
+
+    root = Path(ecsdojo.__file__).resolve().parents[2]
+    return [str(folder) for folder in (root / "labs", root / "quizzes") if folder.is_dir()]
+
+
+# Code that needs a Docker engine of its own: the sandbox has none (and must not: a kernel with the
+# engine's socket controls the host). A module whose solutions use it is refused up front.
+NEEDS_DOCKER_ENGINE = ("ecsdojo.course.docker_demos",)
+
+
+def sandbox_refusal(sources: Sequence[str]) -> str | None:
+    """Why a module cannot be graded in the docker sandbox (None when it can), from its code cells.
+
+    Example::
+
+        sandbox_refusal(["from ecsdojo.course.docker_demos import DockerDemo"])   # "this module ..."
+    """
+    for source in sources:
+        for marker in NEEDS_DOCKER_ENGINE:
+            if marker in source:
+                return (f"this module runs plain Docker demos ({marker}), which need a Docker engine; the "
+                        f"sandbox gives the kernel none, so its grade there would be wrong. Grade it with "
+                        f"--sandbox none on a machine you trust with the submission, or by hand")
+    return None
+
+
 def docker_kernel_argv(*, image: str, workdir: Path, run_label: str, mounts: Sequence[str] | None = None,
                        limits: DockerLimits = DockerLimits(), docker: str = "docker") -> list[str]:
     """A pure builder: the `docker run` command that starts one sandboxed kernel."""
-    mounts = package_mounts() if mounts is None else list(mounts)
+    mounts = package_mounts() + course_mounts() if mounts is None else list(mounts)
     argv = [docker, "run", "--rm", "-i", "--init",
             "--network", "none",
             "--memory", limits.memory, "--memory-swap", limits.memory,
@@ -88,8 +121,10 @@ def docker_kernel_argv(*, image: str, workdir: Path, run_label: str, mounts: Seq
     for folder in mounts:
         argv += ["-v", f"{folder}:{folder}:ro"]
     argv += ["-v", f"{workdir}:{workdir}:rw", "-w", str(workdir / "work")]
-    environment = {"PYTHONPATH": os.pathsep.join(mounts), "HOME": "/tmp", "IPYTHONDIR": "/tmp/ipython",
-                   "DOJO_HOME": str(workdir / "home"), "DOJO_GRADING": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    python_path = [folder for folder in mounts if not folder.endswith((os.sep + "quizzes", os.sep + "labs"))]
+    environment = {"PYTHONPATH": os.pathsep.join(python_path), "HOME": "/tmp", "IPYTHONDIR": "/tmp/ipython",
+                   "DOJO_HOME": str(workdir / "home"), "DOJO_GRADING": "1", "PYTHONDONTWRITEBYTECODE": "1",
+                   "DOJO_RUNTIME": "process"}   # LocalECS on the simulated runtime: no engine in here
     for name, value in environment.items():
         argv += ["-e", f"{name}={value}"]
     argv += ["--entrypoint", "python3", image, "-m", "ipykernel_launcher", "-f", "{connection_file}",

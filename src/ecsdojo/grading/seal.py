@@ -35,7 +35,7 @@ PREFIX = "dojo1:"
 ITERATIONS = 10_000
 # Fields left out of an encoded spec when they have these values.
 _DEFAULTS: dict[str, Any] = {"digest": None, "kind": None, "case": False, "order": False, "digits": 6, "hint": "",
-                             "hints": [], "explain": "", "total": None}
+                             "hints": [], "explain": "", "total": None, "hidden": 0}
 _KEEP = object()
 
 
@@ -162,21 +162,23 @@ class SealedSpec:
     hint: str = ""
     extra_hints: tuple[str, ...] = ()
     explain: str = ""                         # plain for behaviour checks, else base64 ciphertext
-    module_total: float | None = None         # the module's visible points, for the tally
+    module_total: float | None = None         # the module's points, hidden checks included, for the tally
+    hidden_points: float = 0                  # how many of them are in hidden checks (run only when graded)
 
     @classmethod
     def build(cls, check_id: str, *, expect: Any = None, has_expect: bool | None = None,
               how: Normalisation = Normalisation(), hint: str = "", extra_hints: Sequence[str] = (),
-              explain: str = "", module_total: float | None = None) -> SealedSpec:
+              explain: str = "", module_total: float | None = None, hidden_points: float = 0) -> SealedSpec:
         """Seal an authored check. ``has_expect`` defaults to ``expect is not None``."""
         has_expect = expect is not None if has_expect is None else has_expect
         salt = salt_for(check_id)
         if not has_expect:
-            return cls(check_id, salt, None, None, how, hint, tuple(extra_hints), explain, module_total)
+            return cls(check_id, salt, None, None, how, hint, tuple(extra_hints), explain, module_total,
+                       hidden_points)
         normalised = normalise(expect, how)
         cipher = _keystream_xor(explain.encode(), _explain_key(normalised, salt)) if explain else b""
         return cls(check_id, salt, digest(normalised, salt), kind_of(expect), how, hint, tuple(extra_hints),
-                   base64.b64encode(cipher).decode(), module_total)
+                   base64.b64encode(cipher).decode(), module_total, hidden_points)
 
     @property
     def is_behaviour(self) -> bool:
@@ -202,7 +204,7 @@ class SealedSpec:
         payload = {"id": self.check_id, "salt": self.salt, "digest": self.expected_digest,
                    "kind": self.expected_kind, "case": self.how.ignore_case, "order": self.how.ignore_order,
                    "digits": self.how.digits, "hint": self.hint, "hints": list(self.extra_hints),
-                   "explain": self.explain, "total": self.module_total}
+                   "explain": self.explain, "total": self.module_total, "hidden": self.hidden_points}
         payload = {key: value for key, value in payload.items() if value != _DEFAULTS.get(key, _KEEP)}
         return PREFIX + base64.b64encode(_dumps(payload).encode()).decode()
 
@@ -214,6 +216,7 @@ class SealedSpec:
             data = {**_DEFAULTS, **json.loads(base64.b64decode(token[len(PREFIX):], validate=True))}
             how = Normalisation(bool(data["case"]), bool(data["order"]), int(data["digits"]))
             return cls(str(data["id"]), str(data["salt"]), data["digest"], data["kind"], how, str(data["hint"]),
-                       tuple(str(h) for h in data["hints"]), str(data["explain"]), data["total"])
+                       tuple(str(h) for h in data["hints"]), str(data["explain"]), data["total"],
+                       float(data["hidden"]))
         except (ValueError, KeyError, TypeError) as error:
             raise BadSealedSpec(type(error).__name__) from None

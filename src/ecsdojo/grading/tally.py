@@ -1,7 +1,11 @@
 """The learner's per-module progress table, read from the progress store.
 
 The full points of each module come from the released notebooks' metadata (``metadata.ecsdojo``,
-written by `dojo release`), so a module shows ``2/10`` even before every check has been tried.
+written by `dojo release`), so a module shows ``2/10`` even before every check has been tried. A
+module's points are those of all its checks, hidden ones included — the same number the README, the
+check cells' tally and the gradebook show; the table says how many are in hidden checks (they run
+only when the notebook is graded). The released notebooks are found wherever the command runs
+(``ecsdojo.locations``).
 
 Example::
 
@@ -35,10 +39,12 @@ class ModuleInfo:
     module: str
     title: str
     checks: Mapping[str, float] = field(default_factory=dict)   # visible check id -> points
+    hidden_points: float = 0.0                                   # points of the hidden checks
+    hints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)   # check id -> sealed hint spec
 
     @property
     def total(self) -> float:
-        return float(sum(self.checks.values()))
+        return float(sum(self.checks.values())) + self.hidden_points
 
 
 def read_catalogue(folders: Iterable[str | os.PathLike]) -> dict[str, ModuleInfo]:
@@ -55,10 +61,25 @@ def read_catalogue(folders: Iterable[str | os.PathLike]) -> dict[str, ModuleInfo
                 continue
             if not isinstance(meta, dict) or "module" not in meta:
                 continue
-            checks = {str(k): float(v) for k, v in dict(meta.get("checks", {})).items()}
+            try:
+                checks = {str(k): float(v) for k, v in dict(meta.get("checks", {})).items()}
+                hidden = float(meta.get("hidden_points", 0) or 0)
+                hints = {str(k): dict(v) for k, v in dict(meta.get("hints", {})).items() if isinstance(v, dict)}
+            except (TypeError, ValueError):
+                continue
             catalogue.setdefault(str(meta["module"]), ModuleInfo(str(meta["module"]), str(meta.get("title", "")),
-                                                                 checks))
+                                                                 checks, hidden, hints))
     return catalogue
+
+
+def default_folders() -> list[Path]:
+    """Where the released notebooks are looked for: the course's notebooks/ (found wherever the
+    command runs), then the working folder and its notebooks/."""
+    from ecsdojo.locations import course_folder
+
+    folders = [Path.cwd(), Path.cwd() / "notebooks"]
+    course = course_folder("notebooks")
+    return [course, *folders] if course is not None else folders
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,7 @@ class ModuleRow:
     max_points: float
     passed: int
     checks: int
+    hidden_points: float = 0.0
 
 
 def _fmt(value: float) -> str:
@@ -102,7 +124,7 @@ class ProgressTable:
             if info is not None and info.checks:
                 counted = [attempted[c] for c in info.checks if c in attempted]
                 rows.append(ModuleRow(module, info.title, sum(r.points for r in counted), info.total,
-                                      sum(1 for r in counted if r.passed), len(info.checks)))
+                                      sum(1 for r in counted if r.passed), len(info.checks), info.hidden_points))
             else:
                 total = session_totals.get(module, sum(r.max_points for r in attempted.values()))
                 rows.append(ModuleRow(module, info.title if info else "", sum(r.points for r in attempted.values()),
@@ -117,7 +139,7 @@ class ProgressTable:
             from ecsdojo.progress_store import ProgressStore
 
             store = ProgressStore()
-        folders = list(notebooks) if notebooks is not None else [Path.cwd(), Path.cwd() / "notebooks"]
+        folders = list(notebooks) if notebooks is not None else default_folders()
         table = cls.from_results(store.check_results(module), read_catalogue(folders), session_totals)
         if module is not None:
             table = cls(tuple(row for row in table.rows if row.module == module))
@@ -131,6 +153,18 @@ class ProgressTable:
     def max_points(self) -> float:
         return sum(row.max_points for row in self.rows)
 
+    @property
+    def hidden_points(self) -> float:
+        return sum(row.hidden_points for row in self.rows)
+
+    def hidden_note(self) -> str:
+        """The sentence about hidden checks ('' when no module has any)."""
+        if not self.hidden_points:
+            return ""
+        modules = ", ".join(f"{_number(r.module)}: {_fmt(r.hidden_points)}" for r in self.rows if r.hidden_points)
+        return (f"{_fmt(self.hidden_points)} of the points are in hidden checks, which run only when your "
+                f"notebook is graded (module {modules}).")
+
     def __str__(self) -> str:
         if not self.rows:
             return "No checks recorded yet: run a notebook's check cells."
@@ -139,8 +173,9 @@ class ProgressTable:
                 for r in self.rows]
         body.append(("Total", "", f"{_fmt(self.points)}/{_fmt(self.max_points)}", ""))
         widths = [max(len(row[i]) for row in [header, *body]) for i in range(4)]
-        return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        text = "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
                          for row in [header, *body])
+        return text + ("\n" + self.hidden_note() if self.hidden_note() else "")
 
     def __repr__(self) -> str:
         return str(self)
@@ -149,19 +184,23 @@ class ProgressTable:
         e = html.escape
         if not self.rows:
             return f"<p>{e(str(self))}</p>"
+        left = ' style="text-align:left"'        # JupyterLab right-aligns table cells by default
         lines = ['<table class="ecsdojo-progress">',
-                 "<thead><tr><th>Module</th><th>Title</th><th>Points</th><th>Checks passed</th><th></th></tr></thead>",
+                 f"<thead><tr><th{left}>Module</th><th{left}>Title</th><th{left}>Points</th>"
+                 f"<th{left}>Checks passed</th><th></th></tr></thead>",
                  "<tbody>"]
         for r in self.rows:
             share = 0 if not r.max_points else min(100, round(100 * r.points / r.max_points))
             bar = (f'<div style="width:120px;background:#eee"><div style="width:{share}%;background:#1a7f37;'
                    f'height:8px"></div></div>')
-            lines.append(f"<tr><td>{e(_number(r.module))}</td><td>{e(r.title)}</td>"
-                         f"<td>{_fmt(r.points)}/{_fmt(r.max_points)}</td><td>{r.passed}/{r.checks}</td>"
+            lines.append(f"<tr><td{left}>{e(_number(r.module))}</td><td{left}>{e(r.title)}</td>"
+                         f"<td{left}>{_fmt(r.points)}/{_fmt(r.max_points)}</td><td{left}>{r.passed}/{r.checks}</td>"
                          f"<td>{bar}</td></tr>")
-        lines.append(f"<tr><th>Total</th><td></td><th>{_fmt(self.points)}/{_fmt(self.max_points)}</th>"
+        lines.append(f"<tr><th{left}>Total</th><td></td><th{left}>{_fmt(self.points)}/{_fmt(self.max_points)}</th>"
                      f"<td></td><td></td></tr>")
         lines.append("</tbody></table>")
+        if self.hidden_note():
+            lines.append(f"<p>{e(self.hidden_note())}</p>")
         return "".join(lines)
 
 

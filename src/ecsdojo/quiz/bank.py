@@ -211,10 +211,58 @@ class _Document:
         return self.lines.get(())
 
 
+MAX_EXPANDED_NODES = 200_000    # far above any real bank (the largest has ~10,000 nodes)
+
+
+class BankTooLarge(ValueError):
+    """A bank whose YAML aliases expand to too many nodes (an "alias bomb") or refer to themselves."""
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes the document has once every alias is expanded, counted without expanding.
+
+    PyYAML shares an aliased node rather than copying it, so a "billion laughs" file parses into a
+    small graph; it is walking that graph as a tree (our line index, the validator) that explodes.
+    Sizes are memoised per node, so this costs one visit per distinct node.
+    """
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in visiting:
+            raise BankTooLarge(f"a YAML alias at line {node.start_mark.line + 1} refers to itself")
+        visiting.add(key)
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_EXPANDED_NODES:
+                break
+        visiting.discard(key)
+        sizes[key] = total
+        return total
+
+    total = size(root)
+    if total > MAX_EXPANDED_NODES:
+        raise BankTooLarge(f"its YAML aliases (*name) expand to more than {MAX_EXPANDED_NODES:,} values "
+                           f"(an alias bomb?); refused without expanding them")
+    return total
+
+
 def _parse(text: str) -> _Document:
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _expanded_size(node)
         data = loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
@@ -567,6 +615,8 @@ def load_bank(path: str | os.PathLike) -> Bank:
         return Bank(name, name, path, (), (BankIssue(path, None, None, None, f"cannot be read: {error}"),))
     try:
         document = _parse(text)
+    except BankTooLarge as error:
+        return Bank(name, name, path, (), (BankIssue(path, None, None, None, f"is refused: {error}"),))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error)

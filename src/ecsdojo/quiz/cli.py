@@ -3,7 +3,7 @@
     dojo quiz --check [--banks DIR]          validate every bank; non-zero exit on any error
     dojo quiz                                list the banks
     dojo quiz BANK [--n N] [--seed S] [--topic T] [--difficulty D]
-    dojo drill [--topics T ...] [--n N] [--interview K] [--minutes M] [--seed S]
+    dojo drill [--topics T ...] [--n N] [--interview K] [--minutes M] [--seed S] [--misses]
 
 Both read answers from standard input (piped input works) and stop cleanly at its end.
 """
@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from ecsdojo.progress_store import ProgressStore
+from ecsdojo.progress_store import ProgressStore, ProgressStoreError
 from ecsdojo.quiz.bank import (DIFFICULTIES, OFFICIAL_DOC_HOSTS, QUESTION_TYPES, BankNotFound, BankSet,
                                BanksFolderNotFound, find_bank, load_banks, matching_questions)
 from ecsdojo.quiz.drill import run_drill, run_quiz
@@ -42,6 +42,8 @@ def register(commands) -> None:
     drill.add_argument("--minutes", type=float, metavar="M", help="minutes per interview question")
     drill.add_argument("--seed", type=int, metavar="S", help="seed for choosing interview questions")
     drill.add_argument("--banks", type=Path, metavar="DIR", help="the quizzes folder (default: the course's)")
+    drill.add_argument("--misses", action="store_true",
+                       help="review now the questions you answered wrong in the last 24 hours (due or not)")
 
 
 def check_banks(banks: BankSet, *, out: TextIO) -> int:
@@ -85,6 +87,15 @@ def _list_banks(banks: BankSet, *, out: TextIO) -> int:
     return 0
 
 
+def _open_store(command: str) -> ProgressStore | None:
+    """The learner's progress store, or None after saying why it cannot be opened (as `dojo progress`)."""
+    try:
+        return ProgressStore()
+    except ProgressStoreError as error:
+        print(f"dojo {command}: {error}", file=sys.stderr)
+        return None
+
+
 def quiz_command(args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     stdout = stdout if stdout is not None else sys.stdout
     try:
@@ -103,7 +114,9 @@ def quiz_command(args: argparse.Namespace, *, stdin: TextIO | None = None, stdou
     if not questions:
         print(f"error: no questions in {bank.name} match these filters", file=sys.stderr)
         return 1
-    store = ProgressStore()
+    store = _open_store("quiz")
+    if store is None:
+        return 1
     try:
         run_quiz(questions, store=store, title=f"{bank.title} ({len(questions)} questions)", seed=args.seed,
                  stdin=stdin, stdout=stdout)
@@ -121,10 +134,12 @@ def drill_command(args: argparse.Namespace, *, stdin: TextIO | None = None, stdo
     if banks.issues:
         print(f"warning: {len(banks.issues)} problem(s) in the question banks; the questions they affect are "
               "left out (dojo quiz --check lists them)", file=sys.stderr)
-    store = ProgressStore()
+    store = _open_store("drill")
+    if store is None:
+        return 1
     try:
         run_drill(banks, store=store, topics=args.topics, n=args.n, interviews=args.interview, minutes=args.minutes,
-                  seed=args.seed, stdin=stdin, stdout=stdout)
+                  seed=args.seed, misses=args.misses, stdin=stdin, stdout=stdout)
     finally:
         store.close()
     return 0

@@ -84,7 +84,7 @@ def record_result(store: ProgressStore, question: Question, answer: Any, outcome
     """Save an answer and update the question's review card. Returns the card as it now stands."""
     now = time.time() if now is None else now
     store.record_answer(bank=question.bank, question_id=question.id, answer=answer,
-                        correct=outcome.correct, score=outcome.score)
+                        correct=outcome.correct, score=outcome.score, at=now)
     card = store.card(question.id)
     rating = rating_for(outcome)
     if card is not None and card.due_at > now and rating >= PASSING_RATING:
@@ -103,6 +103,24 @@ def due_questions(banks: BankSet, store: ProgressStore, *, now: float | None = N
     due = [by_id[card.question_id] for card in store.due_cards(now) if card.question_id in by_id]
     due = matching_questions(due, topic=topics)
     return due[:n] if n is not None else due
+
+
+def missed_questions(banks: BankSet, store: ProgressStore, *, now: float | None = None,
+                     topics: str | Iterable[str] | None = None, n: int | None = None,
+                     within: float = DAY) -> list[Question]:
+    """The questions answered wrong in the last `within` seconds (default a day) and not answered right
+    since, oldest miss first, whether their cards are due or not (``dojo drill --misses``).
+
+    Example::
+
+        missed_questions(banks, store)      # [] when every recent answer was right
+    """
+    now = time.time() if now is None else now
+    by_id = banks.by_id()
+    missed = [by_id[qid] for bank, qid in store.missed_since(now - within)
+              if qid in by_id and by_id[qid].bank == bank]
+    missed = matching_questions(missed, topic=topics)
+    return missed[:n] if n is not None else missed
 
 
 def interview_questions(banks: BankSet, store: ProgressStore, *, topics: str | Iterable[str] | None = None,
@@ -438,20 +456,32 @@ def run_quiz(questions: Sequence[Question], *, store: ProgressStore, title: str 
 
 def run_drill(banks: BankSet, *, store: ProgressStore, topics: str | Iterable[str] | None = None, n: int = 10,
               interviews: int = 1, minutes: float | None = None, seed: int | None = None,
-              stdin: TextIO | None = None, stdout: TextIO | None = None,
+              misses: bool = False, stdin: TextIO | None = None, stdout: TextIO | None = None,
               clock: Callable[[], float] = time.time,
               monotonic: Callable[[], float] = time.monotonic) -> tuple[SessionResult, SessionResult]:
-    """The terminal drill (``dojo drill``): the due review cards, then a timed mock interview."""
+    """The terminal drill (``dojo drill``): the due review cards, then a timed mock interview.
+
+    With ``misses=True`` (``dojo drill --misses``) the review is instead every question missed in the
+    last 24 hours, due or not: the night before an interview, a miss should not wait a day."""
     term = Terminal(stdin, stdout)
     now = clock()
-    due = due_questions(banks, store, now=now, topics=topics, n=n)
+    missed = missed_questions(banks, store, now=now, topics=topics)
+    chosen = missed[:n] if misses else due_questions(banks, store, now=now, topics=topics, n=n)
     term.say("Type hint for a hint, skip to skip a question, quit to stop.")
-    if due:
-        review = run_questions(due, term, store=store, seed=seed, clock=clock, monotonic=monotonic,
-                               title=f"Spaced review: {len(due)} card(s) due.")
+    if chosen:
+        title = (f"Review of your misses: {len(chosen)} question(s) answered wrong in the last 24 hours."
+                 if misses else f"Spaced review: {len(chosen)} card(s) due.")
+        review = run_questions(chosen, term, store=store, seed=seed, clock=clock, monotonic=monotonic, title=title)
+    elif misses:
+        review = SessionResult()
+        term.say("Review of your misses: no question answered wrong in the last 24 hours.")
     else:
         review = SessionResult()
-        term.say("Spaced review: nothing is due (" + next_due_text(store, now=now) + ").")
+        text = "Spaced review: nothing is due (" + next_due_text(store, now=now) + ")."
+        if missed:
+            text += (f" You missed {len(missed)} question(s) in the last 24 hours: "
+                     "`dojo drill --misses` reviews them now.")
+        term.say(text)
     interview = SessionResult()
     if not review.stopped and interviews > 0:
         chosen = interview_questions(banks, store, topics=topics, n=interviews, seed=seed, now=now)
