@@ -216,3 +216,26 @@ def test_is_the_release_text_deterministic_json(course):
     text = (notebooks / "01_basics.ipynb").read_text()
     assert text.endswith("}\n")
     assert json.loads(text)["nbformat_minor"] >= 5
+
+
+def test_nbval_markers_become_cell_tags_learners_do_not_see():
+    """`# NBVAL_IGNORE_OUTPUT` is test plumbing: the release moves it into the tag nbval reads the same way."""
+    from ecsdojo.grading.release import nbval_markers_to_tags
+
+    cell = {"cell_type": "code", "metadata": {}, "source": "# NBVAL_IGNORE_OUTPUT\n# (varies)\nprogress()"}
+    nbval_markers_to_tags(cell)
+    assert cell["source"] == "# (varies)\nprogress()"
+    assert cell["metadata"]["tags"] == ["nbval-ignore-output"]
+    untouched = {"cell_type": "code", "metadata": {}, "source": "x = 1  # NBVAL_IGNORE_OUTPUT is not alone here"}
+    nbval_markers_to_tags(untouched)
+    assert "tags" not in untouched["metadata"]
+
+
+def test_no_released_course_notebook_shows_an_nbval_marker():
+    import json
+
+    from tests.conftest import ROOT
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            assert "NBVAL_" not in "".join(cell["source"]), f"{path.name}: a learner cell shows an nbval marker"

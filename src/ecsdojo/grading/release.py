@@ -32,6 +32,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,24 @@ def deferred_value(value_source: str) -> str:
     return f"lambda: ({text})" if "\n" in text else f"lambda: {text}"
 
 
+# nbval's comment markers, as the release turns them into the cell tags nbval reads the same way
+# (nbval/plugin.py: "NBVAL_IGNORE_OUTPUT" ⇔ tag "nbval-ignore-output"): learners never see test plumbing.
+NBVAL_MARKER = re.compile(r"^[ \t]*#[ \t]*(NBVAL_[A-Z_]+)[ \t]*$")
+
+
+def nbval_markers_to_tags(cell: dict[str, Any]) -> None:
+    """Move `# NBVAL_…` comment lines of a code cell into its metadata tags (a no-op without them)."""
+    if cell.get("cell_type") != "code":
+        return
+    lines = _joined(cell.get("source", "")).split("\n")
+    markers = [match.group(1) for line in lines if (match := NBVAL_MARKER.match(line))]
+    if not markers:
+        return
+    cell["source"] = "\n".join(line for line in lines if not NBVAL_MARKER.match(line))
+    for marker in markers:
+        _tag(cell, marker.lower().replace("_", "-"))
+
+
 def _tag(cell: dict[str, Any], tag: str) -> None:
     tags = cell.setdefault("metadata", {}).setdefault("tags", [])
     if tag not in tags:
@@ -163,6 +182,7 @@ def released_notebook(nb: Any, parsed: ParsedNotebook, *, source_name: str) -> A
             _tag(cell, RAISES_TAG)
             cell.metadata["editable"] = False
             cell.metadata["deletable"] = False
+        nbval_markers_to_tags(cell)
     out.metadata[METADATA_KEY] = {
         "module": parsed.module,
         "title": parsed.title,
