@@ -49,7 +49,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ecsdojo.control import alarms as alarm_rules
-from ecsdojo.control import moto_adapter as moto
+from ecsdojo.control.moto import autoscaling as moto
 from ecsdojo.control.alarms import ALARM, AlarmEvaluation, AlarmSpec, AlarmSpecError, evaluate_alarm
 from ecsdojo.control.metrics import METRIC_PERIOD_S, EcsTime, MetricsPublisher, timeline_metric_label
 from ecsdojo.control.scaling import (ECS_NAMESPACE, STEP_SCALING, TARGET_TRACKING, CooldownTracker,

@@ -1,10 +1,10 @@
-"""The work queue: dirty keys, one worker per key, re-processing, delayed keys."""
+"""The work queue: dirty keys, one worker per key, re-processing, delayed keys, rate-limited requeue."""
 
 from __future__ import annotations
 
 import time
 
-from ecsdojo.control.loop import WorkQueue
+from ecsdojo.control.queue import WorkQueue
 
 
 def test_a_key_added_twice_is_processed_once():
@@ -39,3 +39,20 @@ def test_shutdown_wakes_waiting_workers():
     queue = WorkQueue()
     queue.shutdown()
     assert queue.get(timeout=5.0) is None
+
+
+def test_does_a_failing_key_back_off_exponentially_and_reset_on_success():
+    queue = WorkQueue(backoff_base_s=0.01, backoff_max_s=0.04)
+    delays = [queue.add_rate_limited("flaky") for _ in range(4)]
+    assert delays == [0.01, 0.02, 0.04, 0.04], "doubles per failure, capped"
+    assert queue.failures("flaky") == 4
+    assert queue.get(timeout=2.0) == "flaky", "the key comes back by itself"
+    queue.forget("flaky")
+    assert queue.failures("flaky") == 0
+    assert queue.add_rate_limited("flaky") == 0.01
+
+
+def test_does_get_without_a_timeout_wait_for_a_delayed_key():
+    queue = WorkQueue()
+    queue.add_after("periodic", 0.05)
+    assert queue.get() == "periodic"
