@@ -56,3 +56,13 @@ def test_does_get_without_a_timeout_wait_for_a_delayed_key():
     queue = WorkQueue()
     queue.add_after("periodic", 0.05)
     assert queue.get() == "periodic"
+
+
+def test_is_a_key_waiting_twice_delivered_once_at_the_earlier_time():
+    queue = WorkQueue()
+    queue.add_after("periodic", 5.0)
+    queue.add_after("periodic", 0.05)
+    queue.add_after("periodic", 0.1)
+    assert queue.get(timeout=2.0) == "periodic"
+    queue.done("periodic")
+    assert queue.get(timeout=0.3) is None, "the later re-adds collapsed into the first"

@@ -33,12 +33,18 @@ from ecsdojo.control.moto.ecs import MotoAdapter
 from ecsdojo.control.store import ObservedState, task_key
 from ecsdojo.runtime.base import LABEL_TASK_ARN, Runtime, RuntimeEvent
 
-__all__ = ["ControlPlane", "RESYNC_INTERVAL_S", "WORKERS"]
+__all__ = ["ControlPlane", "RESYNC_INTERVAL_S", "TASK_RESYNC_INTERVAL_S", "WORKERS"]
 
 log = logging.getLogger(__name__)
 
+# Periodic resyncs are delayed re-adds of these keys. Services are cheap to look at (records only), so once a
+# second; tasks cost a runtime inspect per container, and runtime events (start, die, oom, health_status)
+# already bring every change, so the task resync only catches lost events (a restarted engine, a dropped
+# stream) and runs every few seconds. (The ECS agent too acts on Docker events and reconciles periodically.)
 RESYNC_INTERVAL_S = 1.0
-RESYNC_KEY = ("resync",)
+TASK_RESYNC_INTERVAL_S = 5.0
+RESYNC_KEY = ("resync", "services")
+TASK_RESYNC_KEY = ("resync", "tasks")
 WORKERS = 4
 
 
@@ -68,7 +74,7 @@ class ControlPlane:
         self._handlers: dict[str, Callable[[tuple], None]] = {
             "task": lambda key: self.task_reconciler.sync(key[1]),
             "service": lambda key: self.service_reconciler.sync(key[1], key[2]),
-            "resync": lambda key: self._resync(),
+            "resync": self._resync,
         }
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -98,6 +104,7 @@ class ControlPlane:
             thread.start()
             self._threads.append(thread)
         self.queue.add_after(RESYNC_KEY, RESYNC_INTERVAL_S)
+        self.queue.add_after(TASK_RESYNC_KEY, TASK_RESYNC_INTERVAL_S)
         self._threads.append(self.runtime.watch(self._on_runtime_event, self._stop))
 
     def stop(self, *, remove_containers: bool = True) -> None:
@@ -125,19 +132,22 @@ class ControlPlane:
             finally:
                 self.queue.done(key)
 
-    def _resync(self) -> None:
+    def _resync(self, key: tuple) -> None:
+        tasks = key == TASK_RESYNC_KEY
         try:
-            self.resync()
+            self.resync(tasks=tasks, services=not tasks)
         finally:
-            self.queue.add_after(RESYNC_KEY, RESYNC_INTERVAL_S)
+            self.queue.add_after(key, TASK_RESYNC_INTERVAL_S if tasks else RESYNC_INTERVAL_S)
 
-    def resync(self) -> None:
-        """Enqueue every live key (the truth, when runtime events were lost) and write the status snapshot."""
+    def resync(self, *, tasks: bool = True, services: bool = True) -> None:
+        """Enqueue every live key (the truth, when runtime events were lost); with services, write the
+        status snapshot too."""
         with self.lock:
-            keys = list(self.store.live_keys())
+            keys = list(self.store.live_keys(tasks=tasks, services=services))
         for key in keys:
             self.queue.add(key)
-        self.write_snapshot()
+        if services:
+            self.write_snapshot()
 
     def enqueue(self, key: Hashable) -> None:
         self.queue.add(key)

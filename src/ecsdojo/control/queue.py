@@ -2,7 +2,9 @@
 
 - A key is never processed by two workers at once; a key marked dirty while it is being processed is
   processed again afterwards (`add`, `get`, `done`).
-- Periodic work is a delayed re-add (`add_after`): the resync, throttles, grace periods.
+- Periodic work is a delayed re-add (`add_after`): the resync, throttles, grace periods. A key waiting to be
+  added is waiting once, at its earliest time (as client-go's delaying queue keeps it), so periodic
+  re-adds from several triggers collapse into one.
 - A failed sync is requeued with a per-key exponential back-off (`add_rate_limited`, reset by `forget`),
   as client-go's ItemExponentialFailureRateLimiter does: base × 2^failures, capped.
 
@@ -37,6 +39,7 @@ class WorkQueue:
         self._dirty: set[Hashable] = set()
         self._processing: set[Hashable] = set()
         self._delayed: list[tuple[float, int, Hashable]] = []
+        self._waiting: dict[Hashable, float] = {}        # key -> the time it is due (its live heap entry)
         self._counter = itertools.count()
         self._failures: dict[Hashable, int] = {}
         self._backoff_base_s = backoff_base_s
@@ -59,10 +62,12 @@ class WorkQueue:
         if delay_s <= 0:
             self.add(key)
             return
+        due = time.monotonic() + delay_s
         with self._condition:
-            if self._shutdown:
+            if self._shutdown or self._waiting.get(key, float("inf")) <= due:
                 return
-            heapq.heappush(self._delayed, (time.monotonic() + delay_s, next(self._counter), key))
+            self._waiting[key] = due
+            heapq.heappush(self._delayed, (due, next(self._counter), key))
             self._condition.notify()
 
     def add_rate_limited(self, key: Hashable) -> float:
@@ -107,7 +112,10 @@ class WorkQueue:
     def _promote_delayed(self) -> None:
         now = time.monotonic()
         while self._delayed and self._delayed[0][0] <= now:
-            _, _, key = heapq.heappop(self._delayed)
+            due, _, key = heapq.heappop(self._delayed)
+            if self._waiting.get(key) != due:
+                continue                  # superseded by an earlier due time for the same key
+            del self._waiting[key]
             self._add(key)
 
     def done(self, key: Hashable) -> None:

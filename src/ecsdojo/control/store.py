@@ -138,9 +138,12 @@ class ObservedState:
         record.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": self.clock.now(), "message": message})
 
     # ---- keys for a resync ----------------------------------------------------------------------------------
-    def live_keys(self) -> Iterable[Hashable]:
-        keys: list[Hashable] = [task_key(arn) for arn, t in self.tasks.items() if t.last_status != "STOPPED"]
-        keys += [service_key(c, n) for (c, n) in self.services]
+    def live_keys(self, *, tasks: bool = True, services: bool = True) -> Iterable[Hashable]:
+        keys: list[Hashable] = []
+        if tasks:
+            keys += [task_key(arn) for arn, t in self.tasks.items() if t.last_status != "STOPPED"]
+        if services:
+            keys += [service_key(c, n) for (c, n) in self.services]
         return keys
 
 
