@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from ecsdojo.images import APP_IMAGE_LATEST
+from ecsdojo.runtime.base import LABEL_SESSION, owned_labels
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -84,18 +85,21 @@ def crash(port: int) -> None:
 
 
 def docker_restart_samples(client, *, samples: int) -> list[float]:
-    """Docker's restart policy: die → start of the same container, in seconds."""
-    label = f"ecsdojo.bench={uuid.uuid4().hex[:8]}"
-    key, value = label.split("=")
-    log = DockerEventLog(client, label).start()
+    """Docker's restart policy: die → start of the same container, in seconds.
+
+    These baseline containers are started with the Docker SDK, not the runtime (the runtime has no restart
+    policy: ECS replaces tasks instead), but they carry the labels every container of ours carries
+    (`owned_labels`), so a crashed benchmark's leftovers are removed by the next LocalECS's orphan sweep."""
     from docker import errors as docker_errors
 
+    session = f"bench-{uuid.uuid4().hex[:8]}"
+    labels = owned_labels(session)
+    log = DockerEventLog(client, f"{LABEL_SESSION}={session}").start()
     durations = []
     try:
         for _ in range(samples):
             container = client.containers.run(APP_IMAGE_LATEST, detach=True, restart_policy={"Name": "always"},
-                                              labels={key: value},
-                                              ports={"8080/tcp": ("127.0.0.1", None)})
+                                              labels=labels, ports={"8080/tcp": ("127.0.0.1", None)})
             try:
                 log.first("start", after_ns=0, container_id=container.id)
                 container.reload()
@@ -178,16 +182,12 @@ def heal_benchmark(*, kills: int = 20, baseline_samples: int = 10, desired: int 
     with LocalECS(speed=1, runtime="docker") as local:
         ecs = local.client("ecs")
         ecs.create_cluster(clusterName="bench")
-        group_arn = local.create_load_balancer("bench-lb")
         ecs.register_task_definition(family="bench", containerDefinitions=[{
             "name": "web", "image": APP_IMAGE_LATEST, "memory": 128,
             "portMappings": [{"containerPort": 8080, "hostPort": 0}]}])
-        ecs.create_service(cluster="bench", serviceName="web", taskDefinition="bench", desiredCount=desired,
-                           launchType="EC2", loadBalancers=[{"targetGroupArn": group_arn,
-                                                             "containerName": "web", "containerPort": 8080}])
-        local.wait_for_service("bench", "web", timeout=60)
-        url = local.url("bench-lb")
-        local.wait_for_healthy_targets(desired)
+        url = local.create_service_behind_load_balancer(cluster="bench", service="web", task_definition="bench",
+                                                        container_name="web", load_balancer="bench-lb",
+                                                        desired_count=desired)
         log = DockerEventLog(client, f"ecsdojo.session={local.session}").start()
         traffic = Traffic(url).start()
         try:

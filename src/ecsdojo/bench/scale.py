@@ -121,16 +121,12 @@ def service_behind_load_balancer(local: Any, *, min_capacity: int, cpu_units: in
     """A cluster, an ALB with a target group and listener, and a service of the demo app registered in it."""
     ecs = local.client("ecs")
     ecs.create_cluster(clusterName=cluster)
-    group_arn = local.create_load_balancer("bench-lb")
     ecs.register_task_definition(family="bench", containerDefinitions=[{
         "name": "web", "image": APP_IMAGE_LATEST, "cpu": cpu_units, "memory": 128,
         "portMappings": [{"containerPort": 8080, "hostPort": 0}]}])
-    ecs.create_service(cluster=cluster, serviceName=service, taskDefinition="bench", desiredCount=min_capacity,
-                       launchType="EC2", loadBalancers=[{"targetGroupArn": group_arn,
-                                                         "containerName": "web", "containerPort": 8080}])
-    local.wait_for_service(cluster, service, timeout=60)
-    local.wait_for_healthy_targets(min_capacity)
-    return local.url("bench-lb")
+    return local.create_service_behind_load_balancer(cluster=cluster, service=service, task_definition="bench",
+                                                     container_name="web", load_balancer="bench-lb",
+                                                     desired_count=min_capacity)
 
 
 def _scale_command(args) -> int:
