@@ -11,13 +11,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ecsdojo.control import records as r
-from ecsdojo.control.balancers import BalancerReconciler
 from ecsdojo.control.clock import Clock
 from ecsdojo.control.ecs.services import ServiceReconciler
 from ecsdojo.control.ecs.tasks import TaskReconciler
+from ecsdojo.control.elb.reconciler import BalancerReconciler
 from ecsdojo.control.launcher import Launcher
-from ecsdojo.control.moto.views import (ListenerSpec, LoadBalancerBinding, ServiceSpec, TargetGroupSpec,
-                                        TaskDefinitionView)
+from ecsdojo.control.moto.views import (
+    ListenerSpec,
+    LoadBalancerBinding,
+    ServiceSpec,
+    TargetGroupSpec,
+    TaskDefinitionView,
+)
 from ecsdojo.control.store import ObservedState, new_deployment_id
 from ecsdojo.runtime.base import owned_labels
 from ecsdojo.runtime.fake import FakeRuntime

@@ -17,9 +17,16 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecsdojo.control.local import LocalECS
+from ecsdojo.control.metrics import (
+    UNRESERVED_CPU_UNITS,
+    EcsTime,
+    MetricsPublisher,
+    load_balancer_dimension,
+    service_utilization,
+    target_group_dimension,
+    task_reservation,
+)
 from ecsdojo.control.moto.views import ListenerSpec
-from ecsdojo.control.metrics import (UNRESERVED_CPU_UNITS, EcsTime, MetricsPublisher, load_balancer_dimension,
-                                     service_utilization, target_group_dimension, task_reservation)
 from ecsdojo.runtime.base import ContainerStats
 from ecsdojo.runtime.fake import FakeRuntime
 from tests.conftest import wait_for

@@ -7,7 +7,7 @@ Built from an in-memory store, the fake runtime, a fake desired-state reader and
 from __future__ import annotations
 
 from ecsdojo.control import events
-from ecsdojo.control.balancers import NEW_TARGET_GRACE_S
+from ecsdojo.control.elb.reconciler import NEW_TARGET_GRACE_S
 from tests.control.fakes import make_balancers, make_engine
 
 GROUP = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg/1"

@@ -30,7 +30,6 @@ from ecsdojo.control.plane import ControlPlane
 from ecsdojo.control.store import BALANCERS_KEY
 from ecsdojo.runtime.base import LABEL_MANAGED, Runtime, orphan_filter, owned_labels
 
-
 LISTENER_WAIT_S = 5.0      # how long `url()` waits for a listener created a moment ago to be served
 
 
@@ -86,7 +85,7 @@ class LocalECS:
             self.plane.start()
             stack.callback(self.plane.stop)
             if self._load_balancers:
-                from ecsdojo.control.balancers import BalancerReconciler
+                from ecsdojo.control.elb import BalancerReconciler
 
                 self.balancers = BalancerReconciler(store=self.plane.store, desired=adapter, clock=self.clock,
                                                     queue=self.plane.queue)

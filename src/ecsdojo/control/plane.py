@@ -28,8 +28,8 @@ from ecsdojo.control.ecs.api import EcsApi
 from ecsdojo.control.ecs.services import ServiceReconciler
 from ecsdojo.control.ecs.tasks import TaskReconciler
 from ecsdojo.control.launcher import Launcher
-from ecsdojo.control.queue import WorkQueue
 from ecsdojo.control.moto.ecs import MotoAdapter
+from ecsdojo.control.queue import WorkQueue
 from ecsdojo.control.store import ObservedState, task_key
 from ecsdojo.runtime.base import LABEL_TASK_ARN, Runtime, RuntimeEvent
 

@@ -19,8 +19,16 @@ from typing import Any
 
 from ecsdojo.cloud import ACCOUNT_ID
 from ecsdojo.control.moto.errors import as_moto_error
-from ecsdojo.control.moto.views import (ClusterView, ListenerSpec, LoadBalancerBinding, ServiceSpec, TargetGroupSpec,
-                                        TaskDefinitionView, TaskRef, TaskView)
+from ecsdojo.control.moto.views import (
+    ClusterView,
+    ListenerSpec,
+    LoadBalancerBinding,
+    ServiceSpec,
+    TargetGroupSpec,
+    TaskDefinitionView,
+    TaskRef,
+    TaskView,
+)
 from ecsdojo.control.records import ContainerRecord, InstanceRecord, ServiceRecord, TaskRecord
 
 __all__ = ["MotoAdapter", "INTERCEPTED"]

@@ -25,9 +25,10 @@ from typing import Any, Protocol
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
+from ecsdojo.control.elb.balancer import LocalLoadBalancer
+from ecsdojo.control.elb.targets import Target
 from ecsdojo.control.moto.views import ListenerSpec, ServiceSpec, TargetGroupSpec
 from ecsdojo.control.store import BALANCERS_KEY, ObservedState
-from ecsdojo.lb import LocalLoadBalancer, Target
 
 __all__ = ["BalancerReconciler", "BalancerReader", "SYNC_INTERVAL_S", "MIN_WALL_INTERVAL_S", "NEW_TARGET_GRACE_S"]
 
