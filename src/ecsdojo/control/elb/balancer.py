@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Iterable
 
+from ecsdojo.control.elb.health import apply_check, probe
 from ecsdojo.control.elb.proxy import (
     BodyTooLarge,
     ProxyHandler,
@@ -57,7 +58,6 @@ from ecsdojo.control.elb.targets import (
     DRAINING,
     FAILED_HEALTH_CHECKS,
     FIRST_UNPRIVILEGED_PORT,
-    HEALTH_CHECK_USER_AGENT,
     HEALTHY,
     HOP_BY_HOP_HEADERS,
     IDEMPOTENT_METHODS,
@@ -66,9 +66,7 @@ from ecsdojo.control.elb.targets import (
     INITIAL_RETRY_S,
     LOOPBACK,
     QUICK_ACK,
-    RESPONSE_CODE_MISMATCH,
     RETRY_ON_OTHER_TARGET_METHODS,
-    TIMEOUT,
     UNHEALTHY,
     UNUSED,
     ChangeCallback,
@@ -371,43 +369,20 @@ class LocalLoadBalancer:
                 return
 
     def _check_once(self, port: int) -> tuple[bool, str | None, str | None]:
-        connection = new_connection(port, self.health_timeout_s)
-        try:
-            connection.request("GET", self.health_path, headers={
-                "Host": f"{LOOPBACK}:{port}", "User-Agent": HEALTH_CHECK_USER_AGENT, "Connection": "close"})
-            response = connection.getresponse()
-            response.read(64 * 1024)
-        except TimeoutError:
-            return False, TIMEOUT, "Request timed out"
-        except (OSError, http.client.HTTPException) as error:
-            return False, FAILED_HEALTH_CHECKS, f"Health checks failed: {type(error).__name__}: {error}"
-        finally:
-            connection.close()
-        if response.status in self._matcher_codes:
-            return True, None, None
-        return False, RESPONSE_CODE_MISMATCH, f"Health checks failed with these codes: [{response.status}]"
+        return probe(port, path=self.health_path, timeout_s=self.health_timeout_s, codes=self._matcher_codes)
 
     def _record_check(self, record: TargetRecord, passed: bool, reason: str | None,
                       description: str | None) -> None:
         with self._lock:
             if record.stop.is_set() or self._targets.get(record.target.id) is not record:
                 return
-            old = record.state
-            if passed:
-                record.successes, record.failures = record.successes + 1, 0
-                # A new target needs one passing check; an unhealthy one needs healthy_threshold in a row.
-                if old == INITIAL or (old == UNHEALTHY and record.successes >= self.healthy_threshold):
-                    record.state, record.reason, record.description = HEALTHY, None, None
-            elif old == INITIAL and time.monotonic() - record.registered_at < self.health_interval_s:
-                pass      # the quick retries of a new target (see _health_loop) count as one check
-            else:
-                record.failures, record.successes = record.failures + 1, 0
-                if old == UNHEALTHY or record.failures >= self.unhealthy_threshold:
-                    record.state, record.reason, record.description = UNHEALTHY, reason, description
-            if record.state != old:
-                self._pending_events.append((record.target.id, old, record.state))
+            changed = apply_check(record, passed, reason, description, healthy_threshold=self.healthy_threshold,
+                                  unhealthy_threshold=self.unhealthy_threshold, interval_s=self.health_interval_s,
+                                  now=time.monotonic())
+            if changed is not None:
+                self._pending_events.append((record.target.id, *changed))
                 self._rebuild_rotation()
-            went_unhealthy = record.state == UNHEALTHY and old != UNHEALTHY
+            went_unhealthy = changed is not None and changed[1] == UNHEALTHY
         if went_unhealthy:
             record.close_idle()
         self._fire_events()
