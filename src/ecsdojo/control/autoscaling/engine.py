@@ -2,7 +2,9 @@
 
 Once per ECS minute it publishes metrics, evaluates alarms and runs the policies they invoke; between minutes
 (every `SUBTICK_ECS_S` ECS seconds, at most `MAX_SUBTICK_WALL_S` wall seconds apart) it runs due scheduled
-actions and registrations.
+actions and registrations. It runs on the control plane's work queue under one key (`AUTOSCALING_KEY`): a
+tick re-adds the key for the next sub-tick or minute boundary (a delayed re-add), and an API call or an alarm
+state set by a learner adds it at once.
 
 Example::
 
@@ -25,6 +27,8 @@ from ecsdojo.control.metrics import METRIC_PERIOD_S, EcsTime, MetricsPublisher
 from ecsdojo.control.moto import autoscaling as moto
 
 log = logging.getLogger(__name__)
+
+AUTOSCALING_KEY = ("autoscaling",)
 
 # --- the engine ----------------------------------------------------------------------------------------------
 
@@ -52,28 +56,29 @@ class AutoScaling:
                                         timeline=self.timeline, sns=moto_server.client("sns"))
         self.reconciler = ScalingReconciler(plane, moto_server.client("ecs"), ecs_time=self.ecs_time,
                                             timeline=self.timeline)
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.evaluator.wake = self._wake.set
-        self.reconciler.wake = self._wake.set
+        self._stopped = threading.Event()
+        self.evaluator.wake = self.wake
+        self.reconciler.wake = self.wake
         self.minutes = 0
+        self._minute: float | None = None          # the last minute boundary handled
 
     def start(self) -> AutoScaling:
         moto.install_autoscaling(self.plane.adapter, self.reconciler.handlers(),
                                  cloudwatch_handlers=self.evaluator.handlers())
         self.publisher.start()
-        self._thread = threading.Thread(target=self._run, name="ecsdojo-autoscaling", daemon=True)
-        self._thread.start()
+        self.plane.handle(AUTOSCALING_KEY[0], self.tick)
+        self.plane.enqueue(AUTOSCALING_KEY)
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._stopped.set()
         self.publisher.stop()
         moto.uninstall_autoscaling(self.plane.adapter)
+
+    def wake(self) -> None:
+        """Run a tick now (a policy, a registration or an alarm state changed through the API)."""
+        if not self._stopped.is_set():
+            self.plane.enqueue(AUTOSCALING_KEY)
 
     def now(self) -> float:
         """ECS time now (epoch seconds running at the control plane's speed)."""
@@ -82,20 +87,22 @@ class AutoScaling:
     def activities(self, resource_id: str | None = None, *, include_not_scaled: bool = False) -> list[ScalingActivity]:
         return self.reconciler.activities(resource_id, include_not_scaled=include_not_scaled)
 
-    # ---- the loop --------------------------------------------------------------------------------------
-    def _run(self) -> None:
-        minute = math.floor(self.now() / METRIC_PERIOD_S) * METRIC_PERIOD_S
-        while not self._stop.is_set():
-            now = self.now()
-            current = math.floor(now / METRIC_PERIOD_S) * METRIC_PERIOD_S
-            if current > minute:
-                self._guard("the minute", self.run_minute, current, int((current - minute) // METRIC_PERIOD_S))
-                minute = current
-            self._guard("the sub-tick", self.run_subtick, self.now())
-            until_minute = self.ecs_time.wall_until(minute + METRIC_PERIOD_S)
-            subtick = min(max(self.plane.clock.wall(SUBTICK_ECS_S), 0.02), MAX_SUBTICK_WALL_S)
-            self._wake.wait(max(min(until_minute, subtick), 0.002))
-            self._wake.clear()
+    # ---- the loop, as ticks on the work queue ------------------------------------------------------------
+    def tick(self, key: tuple = AUTOSCALING_KEY) -> None:
+        """One pass: the minute's work when a minute boundary passed, the sub-tick's work; then the re-add."""
+        if self._stopped.is_set():
+            return
+        if self._minute is None:
+            self._minute = math.floor(self.now() / METRIC_PERIOD_S) * METRIC_PERIOD_S
+        current = math.floor(self.now() / METRIC_PERIOD_S) * METRIC_PERIOD_S
+        if current > self._minute:
+            self._guard("the minute", self.run_minute, current, int((current - self._minute) // METRIC_PERIOD_S))
+            self._minute = current
+        self._guard("the sub-tick", self.run_subtick, self.now())
+        until_minute = self.ecs_time.wall_until(self._minute + METRIC_PERIOD_S)
+        subtick = min(max(self.plane.clock.wall(SUBTICK_ECS_S), 0.02), MAX_SUBTICK_WALL_S)
+        if not self._stopped.is_set():
+            self.plane.queue.add_after(AUTOSCALING_KEY, max(min(until_minute, subtick), 0.002))
 
     @staticmethod
     def _guard(what: str, step: Callable, *args: Any) -> None:

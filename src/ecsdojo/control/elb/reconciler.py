@@ -134,6 +134,8 @@ class BalancerReconciler:
                     self._replace_unhealthy(info, target_id)
 
     def _open(self, info: ListenerSpec, group: TargetGroupSpec | None) -> None:
+        if self._stopped:               # LocalECS is stopping: open no new listener
+            return
         group = group or TargetGroupSpec(arn=info.target_group_arn or "")
         clock = self.clock
         balancer = self.balancer_factory(
