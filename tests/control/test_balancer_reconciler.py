@@ -55,8 +55,10 @@ def test_is_an_unhealthy_target_replaced_only_after_the_grace_period():
     [balancer] = balancers.balancers.values()
     [task] = engine.service_tasks()
     balancer.health[task.id] = "unhealthy"
+    engine.queue.clear()
     balancers.sync()
     assert task.desired_status == "RUNNING", "a new target gets a grace period"
+    assert [key for key, _ in engine.queue.delayed] == [("balancers",)], "looked at again when it ends"
     engine.clock.advance(NEW_TARGET_GRACE_S + 1)
     balancers.sync()
     assert (task.desired_status, task.stop_code, task.stopped_reason) == (

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from ecsdojo.control import events
 from ecsdojo.control import records as r
-from ecsdojo.control.ecs.services import THROTTLE_AFTER_FAILURES, THROTTLE_BASE_S
+from ecsdojo.control.ecs.services import THROTTLE_AFTER_FAILURES, THROTTLE_BASE_S, WATCH_WALL_S
 from ecsdojo.control.store import new_deployment_id
 from ecsdojo.runtime.base import ImageNotFoundError
 from tests.control.fakes import make_engine
@@ -92,8 +92,9 @@ def test_is_an_unhealthy_task_stopped_and_replaced_after_the_grace_period():
     assert task.health_status == "UNHEALTHY"
     engine.queue.clear()
 
-    engine.services.sync("demo", "web")                 # inside the grace period: kept
+    engine.services.sync("demo", "web")                 # inside the grace period: kept, and watched
     assert stopped_by_sync(engine) == []
+    assert (("service", "demo", "web"), WATCH_WALL_S) in engine.queue.delayed
     engine.clock.advance(61)
     engine.services.sync("demo", "web")
     assert stopped_by_sync(engine) == [(task.id, events.SERVICE_SCHEDULER_INITIATED,
@@ -164,7 +165,7 @@ def test_does_a_service_whose_tasks_keep_failing_to_start_get_throttled():
     assert record.throttled_until == engine.clock.monotonic() + THROTTLE_BASE_S
     assert events.service_unable_to_start_consistently("web") in engine.events()
     assert len(engine.service_tasks()) == 0, "throttled: no new task"
-    assert engine.queue.delayed == [(("service", "demo", "web"), THROTTLE_BASE_S + 0.01)]
+    assert (("service", "demo", "web"), THROTTLE_BASE_S + 0.01) in engine.queue.delayed, "back when the throttle ends"
 
 
 def test_does_a_placement_failure_start_nothing_and_say_why():
@@ -186,3 +187,15 @@ def test_does_a_deleted_service_stop_all_its_tasks():
     engine.desired.services[("demo", "web")] = replace(engine.desired.services[("demo", "web")], status="DRAINING")
     engine.services.sync("demo", "web")
     assert len(stopped_by_sync(engine)) == 2
+
+
+def test_does_a_service_watch_its_rollout_until_it_completes_and_then_stop_watching():
+    engine = make_engine()
+    engine.service(desired=1)
+    engine.services.sync("demo", "web")
+    assert engine.queue.delayed == [(("service", "demo", "web"), WATCH_WALL_S)], "rollout in progress: look again"
+    engine.run_all_tasks()
+    engine.queue.clear()
+    engine.services.sync("demo", "web")
+    assert engine.store.service("demo", "web").primary.rollout_state == "COMPLETED"
+    assert engine.queue.delayed == [], "a settled service costs nothing until something changes"

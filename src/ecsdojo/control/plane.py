@@ -37,11 +37,11 @@ __all__ = ["ControlPlane", "RESYNC_INTERVAL_S", "TASK_RESYNC_INTERVAL_S", "WORKE
 
 log = logging.getLogger(__name__)
 
-# Periodic resyncs are delayed re-adds of these keys. Services are cheap to look at (records only), so once a
-# second; tasks cost a runtime inspect per container, and runtime events (start, die, oom, health_status)
-# already bring every change, so the task resync only catches lost events (a restarted engine, a dropped
-# stream) and runs every few seconds. (The ECS agent too acts on Docker events and reconciles periodically.)
-RESYNC_INTERVAL_S = 1.0
+# Periodic resyncs are delayed re-adds of these keys. Every change already enqueues the keys that care (API
+# calls, runtime events — start, die, oom, health_status —, task changes, a service watching its rollout or a
+# grace period), so the resyncs only catch what was lost (a restarted engine, a dropped event stream) and run
+# every few seconds. (The ECS agent too acts on Docker events and reconciles periodically.)
+RESYNC_INTERVAL_S = 5.0
 TASK_RESYNC_INTERVAL_S = 5.0
 RESYNC_KEY = ("resync", "services")
 TASK_RESYNC_KEY = ("resync", "tasks")

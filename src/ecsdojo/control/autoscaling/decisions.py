@@ -27,11 +27,11 @@ from ecsdojo.control.autoscaling.policies import (
     ScalableTarget,
     StepScalingConfig,
     TargetTrackingConfig,
-    _seconds,
     _utc,
     step_adjustment,
     target_tracking_desired,
 )
+from ecsdojo.timeline import epoch_seconds
 
 # --- cooldowns ---------------------------------------------------------------------------------------------
 
@@ -73,10 +73,10 @@ class CooldownTracker:
         if self._scale_out is None:
             return False
         span = self._scale_out.cooldown_s if cooldown_s is None else cooldown_s
-        return _seconds(now) - self._scale_out.at < span
+        return epoch_seconds(now) - self._scale_out.at < span
 
     def in_scale_in_cooldown(self, now: datetime | float, cooldown_s: float) -> bool:
-        return self._scale_in_at is not None and _seconds(now) - self._scale_in_at < cooldown_s
+        return self._scale_in_at is not None and epoch_seconds(now) - self._scale_in_at < cooldown_s
 
     def base_capacity(self, current_capacity: int, *, now: datetime | float,
                       cooldown_s: float | None = None) -> int:
@@ -93,7 +93,7 @@ class CooldownTracker:
     def record(self, *, now: datetime | float, old_capacity: int, new_capacity: int,
                cooldown_s: float = DEFAULT_COOLDOWN_S) -> None:
         """Note a policy-driven scaling activity that was carried out."""
-        moment = _seconds(now)
+        moment = epoch_seconds(now)
         if new_capacity > old_capacity:
             base = old_capacity
             if self._scale_out is not None and moment - self._scale_out.at < self._scale_out.cooldown_s:

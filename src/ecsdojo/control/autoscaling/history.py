@@ -21,7 +21,7 @@ from ecsdojo.control.autoscaling.alarms import AlarmSpec
 from ecsdojo.control.metrics import (
     EcsTime,
 )
-from ecsdojo.timeline import Timeline
+from ecsdojo.timeline import Timeline, epoch_seconds
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +104,6 @@ def _policy_for(action: str, policy_arns: list[str]) -> str | None:
     return None
 
 
-def _utc(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
-
-
 def _wire(value: Any) -> Any:
     """JSON for the awsJson protocol: datetimes as epoch seconds."""
     if isinstance(value, datetime):
@@ -178,9 +174,9 @@ class AlarmHistory:
             items = [i for i in items if i["HistoryItemType"] == kind]
         start, end = params.get("StartDate"), params.get("EndDate")
         if start is not None:
-            items = [i for i in items if i["Timestamp"].timestamp() >= _seconds(start)]
+            items = [i for i in items if i["Timestamp"].timestamp() >= epoch_seconds(start)]
         if end is not None:
-            items = [i for i in items if i["Timestamp"].timestamp() <= _seconds(end)]
+            items = [i for i in items if i["Timestamp"].timestamp() <= epoch_seconds(end)]
         items.sort(key=lambda i: i["Timestamp"], reverse=params.get("ScanBy") != "TimestampAscending")
         first = int(params.get("NextToken") or 0)
         count = int(params.get("MaxRecords") or 100)
@@ -190,9 +186,5 @@ class AlarmHistory:
         return body
 
 
-def _seconds(value: Any) -> float:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
-    return float(value)
 
 

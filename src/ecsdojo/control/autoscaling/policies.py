@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ecsdojo.control.autoscaling.alarms import AlarmSpec
+from ecsdojo.timeline import epoch_seconds
 
 ECS_NAMESPACE = "ecs"
 ECS_SCALABLE_DIMENSION = "ecs:service:DesiredCount"
@@ -64,16 +65,11 @@ class ScheduledActionError(ValueError):
 
 # --- time helpers ------------------------------------------------------------------------------------------
 
-def _seconds(moment: datetime | float) -> float:
-    if isinstance(moment, (int, float)):
-        return float(moment)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
 
 
 def _utc(moment: datetime | float) -> datetime:
-    return datetime.fromtimestamp(_seconds(moment), tz=timezone.utc)
+    """An aware UTC datetime of a datetime (naive ones are UTC) or of epoch seconds."""
+    return datetime.fromtimestamp(epoch_seconds(moment), tz=timezone.utc)
 
 
 # --- scalable target ---------------------------------------------------------------------------------------

@@ -38,6 +38,9 @@ THROTTLE_AFTER_FAILURES = 3
 THROTTLE_BASE_S = 10          # ECS seconds; doubles per level
 THROTTLE_MAX_S = 27 * 60      # ECS caps the delay at about 27 minutes
 PLACEMENT_EVENT_EVERY_S = 60  # ECS seconds between repeated placement-failure events
+# While a rollout is in progress or an unhealthy task waits out its grace period, the service looks again this
+# often (a delayed re-add of its own key): the moment a rollout settles or a grace period ends is not an event.
+WATCH_WALL_S = 0.5
 
 
 class ServiceReader(ServiceStatusWriter, Protocol):
@@ -96,12 +99,16 @@ class ServiceReconciler:
             # 1. health: replace UNHEALTHY tasks once the grace period is over
             grace_wall = clock.wall(settings.health_check_grace_period_s)
             now_mono = clock.monotonic()
+            watch = False
             for task in tasks:
-                if (task.last_status == "RUNNING" and task.health_status == "UNHEALTHY"
-                        and (task.health_since is None or now_mono - task.health_since >= grace_wall)):
+                if task.last_status != "RUNNING" or task.health_status != "UNHEALTHY":
+                    continue
+                if task.health_since is None or now_mono - task.health_since >= grace_wall:
                     store.add_event(record, events.service_task_failed_health_checks(name, task.id))
                     to_stop.append((task, events.STOP_FAILED_HEALTH_CHECKS))
                     self._count_failure(record, task)
+                else:
+                    watch = True
             stopping = {t.arn for t, _ in to_stop}
             tasks = [t for t in tasks if t.arn not in stopping]
 
@@ -141,6 +148,9 @@ class ServiceReconciler:
 
             self._stop_tasks(record, to_stop)
             write_service_status(store=store, desired=self.desired, clock=clock, cluster=cluster, name=name)
+            primary = record.primary
+            if watch or (primary is not None and primary.rollout_state == "IN_PROGRESS"):
+                self.queue.add_after(service_key(cluster, name), WATCH_WALL_S)
 
     # ---- acts -----------------------------------------------------------------------------------------
     def _start_tasks(self, record: r.ServiceRecord, launch_type: str | None, primary: r.Deployment,

@@ -8,7 +8,8 @@ they stop (with the service events ECS writes), and are health-checked with the 
 is replaced with "Task failed ELB health checks in (elb NAME)".
 
 It runs on the control plane's work queue under one key (`store.BALANCERS_KEY`): a task change, a target
-turning unhealthy and a periodic re-add (new listeners are noticed within `SYNC_INTERVAL_S`) enqueue it.
+turning unhealthy, `LocalECS.create_load_balancer` / `url()` and a periodic re-add (a listener created through
+the elbv2 API is noticed within `SYNC_INTERVAL_S`) enqueue it.
 
 Example::
 
@@ -34,7 +35,7 @@ __all__ = ["BalancerReconciler", "BalancerReader", "SYNC_INTERVAL_S", "MIN_WALL_
 
 log = logging.getLogger(__name__)
 
-SYNC_INTERVAL_S = 1.0
+SYNC_INTERVAL_S = 2.0
 # A floor for compressed health-check intervals: a new container needs about a second to listen, and an
 # interval of a few hundred milliseconds would mark it unhealthy (and have it replaced) before it could answer.
 MIN_WALL_INTERVAL_S = 1.0
@@ -191,7 +192,9 @@ class BalancerReconciler:
             record = store.service(task.cluster, task.service)
             grace = clock.wall(record.settings.health_check_grace_period_s) if record else 0
             grace = max(grace, NEW_TARGET_GRACE_S)
-            if task.health_since is not None and clock.monotonic() - task.health_since < grace:
+            waited = clock.monotonic() - task.health_since if task.health_since is not None else grace
+            if waited < grace:
+                self.queue.add_after(BALANCERS_KEY, grace - waited)     # look again when the grace period ends
                 return
             if store.request_stop(task, events.stop_failed_elb_health_checks(info.load_balancer_name)) and record:
                 store.add_event(record, events.service_task_failed_elb_health_checks(
