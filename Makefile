@@ -34,6 +34,7 @@ lab: install images
 
 # The whole suite: unit and Docker integration tests, then the notebooks under nbval.
 test: install-test
+	$(VENV)/bin/lint-imports
 	$(DOJO) images build --if-engine
 	$(DOJO) release --check
 	$(PYTEST) tests

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ecsdojo.lb import InvalidHealthCheckSettingError, LocalLoadBalancer, Target, parse_matcher
+from ecsdojo.control.elb import InvalidHealthCheckSettingError, LocalLoadBalancer, Target, parse_matcher
 from ecsdojo.load import LoadGenerator
 from tests.conftest import wait_for
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import botocore.loaders
 import pytest
-from moto.ecs.exceptions import EcsClientException
-from moto.ecs.exceptions import InvalidParameterException as MotoInvalidParameterException
+from moto.core.exceptions import JsonRESTError
+
+from ecsdojo.control.moto.errors import as_moto_error
 
 import ecsdojo.taskdef as taskdef
 from ecsdojo.taskdef import (
@@ -228,8 +229,10 @@ def test_does_each_registration_rule_accept_the_valid_base_and_reject_the_broken
         validate_task_definition(breaks(base))
     error = caught.value
     assert error.code == "ClientException"
-    assert isinstance(error, EcsClientException)
-    assert error.message == str(error).removeprefix("ClientException: ")
+    assert error.message == str(error)
+    as_moto = as_moto_error(error)          # what control/moto/ raises inside moto's request handling
+    assert isinstance(as_moto, JsonRESTError) and as_moto.error_type == "ClientException"
+    assert as_moto.message == error.message
     for word in words:
         assert word in error.message, f"{word!r} missing from {error.message!r}"
 
@@ -426,7 +429,7 @@ def test_does_each_launch_rule_raise_an_invalid_parameter_exception(case: Launch
     with pytest.raises(expected) as caught:
         validate_launch(definition, operation="RunTask", **options)
     assert caught.value.code == "InvalidParameterException"
-    assert isinstance(caught.value, MotoInvalidParameterException)
+    assert as_moto_error(caught.value).error_type == "InvalidParameterException"
     assert word in caught.value.message
 
 
@@ -549,7 +552,7 @@ def test_do_the_docstring_examples_run():
 # ------------------------------------------------------------------------ round trip through moto's server
 
 def test_does_a_validation_error_reach_boto3_as_an_aws_client_exception(monkeypatch):
-    """The lead wires the validator into moto elsewhere; here a monkeypatch proves the error round-trips."""
+    """control/moto/ wires the validator into moto; here a monkeypatch proves the mapped error round-trips."""
     from botocore.exceptions import ClientError
     from moto.ecs.models import EC2ContainerServiceBackend
 
@@ -563,7 +566,10 @@ def test_does_a_validation_error_reach_boto3_as_an_aws_client_exception(monkeypa
     def validated(self, family, container_definitions, **options):
         request = {"family": family, "containerDefinitions": container_definitions,
                    **{names[key]: value for key, value in options.items() if key in names and value is not None}}
-        validate_task_definition(request)
+        try:
+            validate_task_definition(request)
+        except taskdef.TaskDefinitionError as error:
+            raise as_moto_error(error) from error     # control/moto/'s error mapping
         return original(self, family, container_definitions, **options)
 
     monkeypatch.setattr(EC2ContainerServiceBackend, "register_task_definition", validated)

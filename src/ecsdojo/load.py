@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from ecsdojo.lb import quick_ack
+from ecsdojo.control.elb.targets import quick_ack
 
 __all__ = ["InvalidLoadOptionError", "LoadGenerator", "LoadProgress", "LoadReport", "NonLoopbackURLError",
            "TimelinePoint", "run_load"]
@@ -414,7 +414,7 @@ class LoadGenerator:
             try:
                 connection.request("GET", self.path, headers={"Host": self.host_header,
                                                               "User-Agent": "ecsdojo-load/1"})
-                quick_ack(connection.sock)          # no 40 ms delayed-ACK stall on keep-alive (see ecsdojo.lb)
+                quick_ack(connection.sock)          # no 40 ms delayed-ACK stall on keep-alive (see ecsdojo.control.elb.targets)
                 response = connection.getresponse()
                 response.read()
             except TimeoutError:

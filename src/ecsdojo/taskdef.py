@@ -3,10 +3,10 @@
 moto 5.x registers almost any task definition: it does not check Fargate cpu/memory pairs, that Fargate
 has task-level cpu and memory, health-check ranges, port mappings, ``dependsOn`` or ``links``, and it
 silently turns a Fargate definition into ``awsvpc``. These pure functions apply those rules to plain dicts
-shaped as boto3 sends them (camelCase keys) and raise one exception class per error kind. Every class
-subclasses moto's own ECS exception for its AWS error code (``ClientException`` or
-``InvalidParameterException``), so when the control plane calls them inside moto's request handling the
-learner's boto3 or AWS CLI gets the same kind of error AWS would send.
+shaped as boto3 sends them (camelCase keys) and raise one exception class per error kind. Every error
+carries its AWS error ``code`` (``ClientException`` or ``InvalidParameterException``) and ``message``; when
+the control plane calls these rules inside moto's request handling, control/moto/ turns the error into moto's
+(``control.moto.errors.as_moto_error``), so the learner's boto3 or AWS CLI gets the error AWS would send.
 
 Message wording: each class keeps the AWS sentence in ``aws_template`` and, where AWS does not name the
 container or field, adds a short ``detail`` after it. ``wording_verified`` says whether that AWS sentence
@@ -43,9 +43,6 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
-
-from moto.ecs.exceptions import EcsClientException
-from moto.ecs.exceptions import InvalidParameterException as MotoInvalidParameterException
 
 __all__ = [
     "validate_task_definition", "validate_launch", "fargate_memory_choices", "parse_cpu", "parse_memory",
@@ -160,24 +157,26 @@ class TaskDefinitionError(Exception):
         return explain(self)
 
 
-class TaskDefinitionClientError(TaskDefinitionError, EcsClientException):
+class TaskDefinitionClientError(TaskDefinitionError):
     """An error AWS reports as ``ClientException`` (HTTP 400)."""
 
     code = "ClientException"
 
     def __init__(self, **values: Any) -> None:
         self.values = values
-        EcsClientException.__init__(self, self.render(**values))
+        self.message = self.render(**values)
+        super().__init__(self.message)
 
 
-class TaskDefinitionInvalidParameterError(TaskDefinitionError, MotoInvalidParameterException):
+class TaskDefinitionInvalidParameterError(TaskDefinitionError):
     """An error AWS reports as ``InvalidParameterException`` (HTTP 400)."""
 
     code = "InvalidParameterException"
 
     def __init__(self, **values: Any) -> None:
         self.values = values
-        MotoInvalidParameterException.__init__(self, self.render(**values))
+        self.message = self.render(**values)
+        super().__init__(self.message)
 
 
 # --- family and container list --------------------------------------------------------------------------

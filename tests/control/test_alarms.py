@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ecsdojo.control.alarms import (
+from ecsdojo.control.autoscaling.alarms import (
     ALARM,
     INSUFFICIENT_DATA,
     OK,

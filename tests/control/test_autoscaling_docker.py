@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ecsdojo.bench_scale import CLUSTER, DIMENSION, RESOURCE_ID, SERVICE, service_behind_load_balancer
+from ecsdojo.bench.scale import CLUSTER, DIMENSION, RESOURCE_ID, SERVICE, service_behind_load_balancer
 from ecsdojo.control.local import LocalECS
 from ecsdojo.load import LoadGenerator
 from tests.conftest import wait_for

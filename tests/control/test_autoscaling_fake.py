@@ -17,8 +17,16 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ecsdojo.control.local import LocalECS
-from ecsdojo.control.metrics import (UNRESERVED_CPU_UNITS, EcsTime, MetricsPublisher, load_balancer_dimension,
-                                     service_utilization, target_group_dimension, task_reservation)
+from ecsdojo.control.metrics import (
+    UNRESERVED_CPU_UNITS,
+    EcsTime,
+    MetricsPublisher,
+    load_balancer_dimension,
+    service_utilization,
+    target_group_dimension,
+    task_reservation,
+)
+from ecsdojo.control.moto.views import ListenerSpec
 from ecsdojo.runtime.base import ContainerStats
 from ecsdojo.runtime.fake import FakeRuntime
 from tests.conftest import wait_for
@@ -237,7 +245,9 @@ def test_are_load_balancer_request_counts_published_per_target(local, clients):
     balancer = Balancer()
     balancers = type("Balancers", (), {})()
     balancers.balancers = {"listener": balancer}
-    balancers.listener_info = {"listener": {"load_balancer_arn": lb_arn, "target_group_arn": tg_arn}}
+    balancers.listener_info = {"listener": ListenerSpec(load_balancer_arn=lb_arn, load_balancer_name="web",
+                                                        listener_arn="listener", port=80, protocol="HTTP",
+                                                        target_group_arn=tg_arn)}
     publisher = MetricsPublisher(local.plane, clients["cw"], ecs_time=EcsTime(local.clock), balancers=balancers)
     balancer.total_requests = 120
     published = {(m.metric_name, m.dimensions): m.summary for m in publisher.publish(0, 60)}

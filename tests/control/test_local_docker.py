@@ -259,3 +259,20 @@ def test_containers_of_a_killed_session_are_swept_by_the_next_start(docker_clien
     with LocalECS(speed=20, runtime="docker", load_balancers=False) as local:
         assert local.swept_orphans >= 2
     assert left() == []
+
+
+def test_a_service_behind_a_load_balancer_in_one_call_answers_and_reports_target_states(ecs, local):
+    """`create_service_behind_load_balancer` and `target_states`: what notebooks 05 and 06 did by hand."""
+    ecs.register_task_definition(family="my-task", containerDefinitions=[container()])
+    url = local.create_service_behind_load_balancer(cluster="my-cluster", service="my-service",
+                                                    task_definition="my-task", container_name="web",
+                                                    load_balancer="web-lb", port=8081, desired_count=2)
+    assert url.startswith("http://127.0.0.1:")
+    states = local.target_states("web-lb")
+    tasks = {t.id for t in local.tasks("my-cluster", service="my-service")}
+    assert set(states) == tasks and set(states.values()) == {"healthy"}
+    assert get(url + "/")["ecs_task_arn"].rsplit("/", 1)[-1] in tasks
+    targets = local.client("elbv2").describe_target_health(
+        TargetGroupArn=local.client("elbv2").describe_target_groups(Names=["web-lb-tg"])["TargetGroups"][0][
+            "TargetGroupArn"])["TargetHealthDescriptions"]
+    assert len(targets) == 2, "ECS registered both tasks in the target group"

@@ -7,30 +7,34 @@ from datetime import datetime, timedelta, timezone
 import botocore.loaders
 import pytest
 
-from ecsdojo.control.alarms import ALARM, INSUFFICIENT_DATA, OK, evaluate_alarm
-from ecsdojo.control.scaling import (
-    STEP_SCALING,
-    TARGET_TRACKING,
+from ecsdojo.control.autoscaling.alarms import ALARM, INSUFFICIENT_DATA, OK, evaluate_alarm
+from ecsdojo.control.autoscaling.cron import CronExpression
+from ecsdojo.control.autoscaling.decisions import (
     CooldownTracker,
-    CronExpression,
     PolicyProposal,
-    ScalableTarget,
     ScalingActivity,
-    ScalingPolicyError,
-    ScheduledAction,
-    ScheduledActionError,
-    ScheduledActionRun,
-    StepScalingConfig,
-    TargetTrackingConfig,
-    apply_scheduled_run,
     combine_proposals,
     decide_scaling,
-    due_scheduled_actions,
-    step_adjustment,
     step_scaling_proposal,
+    target_tracking_proposal,
+)
+from ecsdojo.control.autoscaling.policies import (
+    STEP_SCALING,
+    TARGET_TRACKING,
+    ScalableTarget,
+    ScalingPolicyError,
+    ScheduledActionError,
+    StepScalingConfig,
+    TargetTrackingConfig,
+    step_adjustment,
     target_tracking_alarms,
     target_tracking_desired,
-    target_tracking_proposal,
+)
+from ecsdojo.control.autoscaling.schedule import (
+    ScheduledAction,
+    ScheduledActionRun,
+    apply_scheduled_run,
+    due_scheduled_actions,
 )
 
 T0 = datetime(2026, 11, 26, 17, 0, tzinfo=timezone.utc)
@@ -578,7 +582,7 @@ def test_do_our_tracking_alarms_match_the_ones_moto_creates_except_the_threshold
     import boto3
     from moto import mock_aws
 
-    from ecsdojo.control.alarms import AlarmSpec
+    from ecsdojo.control.autoscaling.alarms import AlarmSpec
 
     config = {"TargetValue": 50.0, "ScaleOutCooldown": 60,
               "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}}

@@ -25,9 +25,12 @@ from typing import Any
 
 from ecsdojo.cloud import REGION, MotoServer, pointed_at_moto
 from ecsdojo.control.clock import Clock
-from ecsdojo.control.moto_adapter import MotoAdapter
+from ecsdojo.control.moto import MotoAdapter
 from ecsdojo.control.plane import ControlPlane
+from ecsdojo.control.store import BALANCERS_KEY
 from ecsdojo.runtime.base import LABEL_MANAGED, Runtime, orphan_filter, owned_labels
+
+LISTENER_WAIT_S = 5.0      # how long `url()` waits for a listener created a moment ago to be served
 
 
 class WaitTimeoutError(TimeoutError):
@@ -92,9 +95,11 @@ class LocalECS:
             self.plane.start()
             stack.callback(self.plane.stop)
             if self._load_balancers:
-                from ecsdojo.control.balancers import BalancerReconciler
+                from ecsdojo.control.elb import BalancerReconciler
 
-                self.balancers = BalancerReconciler(self.plane, self.moto)
+                self.balancers = BalancerReconciler(store=self.plane.store, desired=adapter, clock=self.clock,
+                                                    queue=self.plane.queue)
+                self.plane.handle("balancers", self.balancers.sync_key)
                 self.balancers.start()
                 stack.callback(self.balancers.stop)
                 self.plane.snapshot_extra = self.balancers.snapshot
@@ -198,7 +203,26 @@ class LocalECS:
         """The 127.0.0.1 URL of a load balancer's first listener (the only one when not named)."""
         if self.balancers is None:
             raise RuntimeError("load balancers are disabled for this LocalECS")
-        return self.balancers.url(load_balancer)
+        try:
+            return self.balancers.url(load_balancer)
+        except LookupError:             # a listener created a moment ago: let the balancers look now
+            self.plane.enqueue(BALANCERS_KEY)
+            served = self._wait_quietly(lambda: self._served_url(load_balancer), timeout=LISTENER_WAIT_S)
+            if served is None:
+                raise
+            return served
+
+    def _served_url(self, load_balancer: str | None) -> str | None:
+        try:
+            return self.balancers.url(load_balancer)
+        except LookupError:
+            return None
+
+    def _wait_quietly(self, condition: Callable[[], Any], *, timeout: float) -> Any:
+        try:
+            return self.wait_for(condition, timeout=timeout)
+        except WaitTimeoutError:
+            return None
 
     def create_load_balancer(self, name: str, *, port: int = 8080, health_path: str = "/health",
                              interval_s: int = 5, healthy_threshold: int = 2) -> str:
@@ -220,15 +244,58 @@ class LocalECS:
                                           HealthyThresholdCount=healthy_threshold)["TargetGroups"][0]
         elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=port,
                               DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
+        if self.plane is not None:
+            self.plane.enqueue(BALANCERS_KEY)       # served now, not at the next periodic look
         return group["TargetGroupArn"]
 
-    def wait_for_healthy_targets(self, count: int, *, timeout: float = 60.0) -> None:
-        """Wait until `count` targets are healthy across the served load balancers."""
-        def healthy() -> bool:
-            balancers = self.balancers.balancers.values() if self.balancers else []
-            return sum(1 for b in balancers for state in b.target_health().values() if state == "healthy") >= count
+    def target_states(self, load_balancer: str | None = None) -> dict[str, str]:
+        """Target health by task id ("healthy", "unhealthy", "initial", "draining") of a served load balancer
+        (all of them when not named).
 
-        self.wait_for(healthy, timeout=timeout, describe=f"{count} healthy target(s)")
+        Example::
+
+            local.target_states("web-lb")      # {"3f2a...": "healthy", "9c1b...": "healthy"}
+        """
+        if self.balancers is None:
+            raise RuntimeError("load balancers are disabled for this LocalECS")
+        return self.balancers.target_states(load_balancer)
+
+    def wait_for_healthy_targets(self, count: int, *, load_balancer: str | None = None,
+                                 timeout: float = 60.0) -> dict[str, str]:
+        """Wait until `count` targets are healthy (of one load balancer, or across all); returns their states."""
+        def healthy() -> dict[str, str] | None:
+            states = self.target_states(load_balancer)
+            return states if sum(1 for state in states.values() if state == "healthy") >= count else None
+
+        return self.wait_for(healthy, timeout=timeout, describe=f"{count} healthy target(s)")
+
+    def create_service_behind_load_balancer(self, *, cluster: str, service: str, task_definition: str,
+                                            container_name: str, container_port: int = 8080,
+                                            load_balancer: str | None = None, port: int = 8080,
+                                            desired_count: int = 2, health_path: str = "/health",
+                                            wait: bool = True, timeout: float = 60.0,
+                                            **service_options: Any) -> str:
+        """A load balancer listening on 127.0.0.1:`port` (its target group health-checking `health_path`) and
+        an EC2 service of `desired_count` tasks registered in it; waits (unless wait=False) until the tasks
+        run and their targets are healthy; returns the load balancer's URL. The cluster and the task definition
+        must exist; `service_options` go to create_service (deploymentConfiguration, ...).
+
+        Example::
+
+            url = local.create_service_behind_load_balancer(cluster="demo", service="web", task_definition="web",
+                                                            container_name="web", port=8080)
+        """
+        name = load_balancer or f"{service}-lb"
+        group = self.create_load_balancer(name, port=port, health_path=health_path)
+        self.client("ecs").create_service(
+            cluster=cluster, serviceName=service, taskDefinition=task_definition, desiredCount=desired_count,
+            launchType=service_options.pop("launchType", "EC2"),
+            loadBalancers=[{"targetGroupArn": group, "containerName": container_name,
+                            "containerPort": container_port}], **service_options)
+        if wait:
+            self.wait_for_service(cluster, service, timeout=timeout)
+            self.wait_for_healthy_targets(desired_count, load_balancer=name, timeout=timeout)
+        return self.url(name)
 
 
 def _scaling_timeline(clock: Clock):

@@ -260,7 +260,7 @@ class MetricsPublisher:
                     definition = plane.adapter.task_definition(task.task_definition_arn)
                     self._reservations[task.task_definition_arn] = task_reservation(
                         task_cpu=definition.cpu, task_memory=definition.memory,
-                        container_definitions=[dict(d) for d in definition.container_definitions])
+                        container_definitions=definition.containers())
         return found
 
     def sample_once(self) -> int:
@@ -367,14 +367,14 @@ class MetricsPublisher:
             return []
         groups: dict[tuple[str, str], list[int]] = {}          # (lb arn, tg arn) -> [requests, healthy, registered]
         for listener_arn, balancer in list(balancers.balancers.items()):
-            info = balancers.listener_info.get(listener_arn) or {}
-            if not info.get("target_group_arn"):
+            info = balancers.listener_info.get(listener_arn)
+            if info is None or not info.target_group_arn:
                 continue
             total = int(balancer.total_requests)
             delta = max(total - self._request_totals.get(listener_arn, 0), 0)
             self._request_totals[listener_arn] = total
             health = balancer.target_health()
-            entry = groups.setdefault((info["load_balancer_arn"], info["target_group_arn"]), [0, 0, 0])
+            entry = groups.setdefault((info.load_balancer_arn, info.target_group_arn), [0, 0, 0])
             entry[0] += delta
             entry[1] = max(entry[1], sum(1 for state in health.values() if state == "healthy"))
             entry[2] = max(entry[2], sum(1 for state in health.values() if state != "draining"))

@@ -10,23 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# ECS's task lifecycle (API model: Task.lastStatus)
-LIFECYCLE = ("PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING",
-             "STOPPED")
-
-# stop codes (API model: TaskStopCode)
-TASK_FAILED_TO_START = "TaskFailedToStart"
-ESSENTIAL_CONTAINER_EXITED = "EssentialContainerExited"
-USER_INITIATED = "UserInitiated"
-SERVICE_SCHEDULER_INITIATED = "ServiceSchedulerInitiated"
-
-# stoppedReason / container reason strings as ECS words them (FACTS.md)
-ESSENTIAL_EXITED_REASON = "Essential container in task exited"
-HEALTH_CHECK_REASON = "Task failed container health checks"
-ELB_HEALTH_REASON = "Task failed ELB health checks in (elb {name})"
-SCALING_REASON = "Scaling activity initiated by (deployment {deployment})"
-USER_STOP_REASON = "Task stopped by user"
-OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
+# Stop codes and reasons, and every service event's wording, live in control/events.py.
 
 
 @dataclass
@@ -77,7 +61,6 @@ class TaskRecord:
     memory: str | None = None
     reached_running: bool = False
     health_since: float | None = None         # monotonic time the task became RUNNING (grace period)
-    stop_requested_monotonic: float | None = None
     reserved: dict[str, Any] = field(default_factory=dict)   # cpu/memory/ports held on the container instance
 
     @property
@@ -155,7 +138,7 @@ class ServiceRecord:
     throttle_level: int = 0
     steady: bool = False
     last_placement_failure_event: float = 0.0
-    registered_targets: dict[str, set[str]] = field(default_factory=dict)   # target group arn -> task arns
+    counted_stops: set[str] = field(default_factory=set)    # stopped tasks the scheduler has taken into account
 
     @property
     def primary(self) -> Deployment | None:

@@ -13,8 +13,14 @@ from typing import Any
 
 from ecsdojo.control.clock import Clock
 from ecsdojo.control.records import ContainerRecord, TaskRecord
-from ecsdojo.runtime.base import (LABEL_CLUSTER, LABEL_CONTAINER_NAME, LABEL_TASK_ARN, ContainerSpec,
-                                  HealthCheckSpec, PortMapping)
+from ecsdojo.runtime.base import (
+    LABEL_CLUSTER,
+    LABEL_CONTAINER_NAME,
+    LABEL_TASK_ARN,
+    ContainerSpec,
+    HealthCheckSpec,
+    PortMapping,
+)
 
 # ECS's healthCheck defaults (API model: HealthCheck)
 HEALTH_INTERVAL_DEFAULT = 30

@@ -39,207 +39,49 @@ import errno
 import http.client
 import json
 import logging
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterable
 
-__all__ = ["InvalidHealthCheckSettingError", "LocalLoadBalancer", "Target", "TargetHealth", "parse_matcher"]
+from ecsdojo.control.elb.health import apply_check, probe
+from ecsdojo.control.elb.proxy import (
+    BodyTooLarge,
+    ProxyHandler,
+    ProxyServer,
+    Response,
+    UpstreamFailed,
+    UpstreamTimedOut,
+    read_request_body,
+)
+from ecsdojo.control.elb.targets import (
+    DEREGISTRATION_IN_PROGRESS,
+    DRAINING,
+    FAILED_HEALTH_CHECKS,
+    FIRST_UNPRIVILEGED_PORT,
+    HEALTHY,
+    HOP_BY_HOP_HEADERS,
+    IDEMPOTENT_METHODS,
+    INITIAL,
+    INITIAL_HEALTH_CHECKING,
+    INITIAL_RETRY_S,
+    LOOPBACK,
+    QUICK_ACK,
+    RETRY_ON_OTHER_TARGET_METHODS,
+    UNHEALTHY,
+    UNUSED,
+    ChangeCallback,
+    InvalidHealthCheckSettingError,
+    Target,
+    TargetHealth,
+    TargetRecord,
+    new_connection,
+    parse_matcher,
+    quick_ack,
+)
 
-LOOPBACK = "127.0.0.1"
+__all__ = ["LocalLoadBalancer", "InvalidHealthCheckSettingError", "Target", "TargetHealth", "parse_matcher"]
+
 log = logging.getLogger(__name__)
-
-# Target states and reason codes, as elbv2 DescribeTargetHealth names them.
-INITIAL, HEALTHY, UNHEALTHY, DRAINING, UNUSED = "initial", "healthy", "unhealthy", "draining", "unused"
-REGISTRATION_IN_PROGRESS = "Elb.RegistrationInProgress"
-INITIAL_HEALTH_CHECKING = "Elb.InitialHealthChecking"
-RESPONSE_CODE_MISMATCH = "Target.ResponseCodeMismatch"
-TIMEOUT = "Target.Timeout"
-FAILED_HEALTH_CHECKS = "Target.FailedHealthChecks"
-DEREGISTRATION_IN_PROGRESS = "Target.DeregistrationInProgress"
-
-HEALTH_CHECK_USER_AGENT = "ELB-HealthChecker/2.0"   # what an ALB sends
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-RETRY_ON_OTHER_TARGET_METHODS = frozenset({"GET", "HEAD"})
-HOP_BY_HOP_HEADERS = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-                                "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection"})
-MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024
-MAX_IDLE_CONNECTIONS_PER_TARGET = 64
-FIRST_UNPRIVILEGED_PORT = 1024
-
-ChangeCallback = Callable[[str, str, str], object]
-
-
-INITIAL_RETRY_S = 0.1     # retry delay for a new target whose first checks fail
-
-
-class InvalidHealthCheckSettingError(ValueError):
-    """A health-check or target setting of a load balancer is out of range."""
-
-    def __init__(self, load_balancer: str, field: str, value: object, expected: str) -> None:
-        super().__init__(f"load balancer {load_balancer!r}: {field}={value!r} is invalid: expected {expected}")
-
-
-@dataclass(frozen=True)
-class Target:
-    """One registered target: an id (the control plane uses the task id) and a port on 127.0.0.1."""
-    id: str
-    port: int
-
-
-@dataclass(frozen=True)
-class TargetHealth:
-    """A target's health as `describe-target-health` reports it: state, reason code and description."""
-    state: str
-    reason: str | None = None
-    description: str | None = None
-
-
-class _TargetRecord:
-    """Mutable bookkeeping for one registered target; guarded by the balancer's lock."""
-
-    def __init__(self, target: Target) -> None:
-        self.target = target
-        self.state = INITIAL
-        self.reason: str | None = REGISTRATION_IN_PROGRESS
-        self.description: str | None = "Target registration is in progress"
-        self.successes = 0
-        self.failures = 0
-        self.registered_at = time.monotonic()
-        self.inflight = 0
-        self.stop = threading.Event()            # ends this target's health-check loop
-        self.idle: list[http.client.HTTPConnection] = []
-        self.idle_lock = threading.Lock()
-
-    def take_connection(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
-        """A pooled keep-alive connection (reused=True) or a new one (not yet connected)."""
-        with self.idle_lock:
-            if self.idle:
-                return self.idle.pop(), True
-        return _new_connection(self.target.port, timeout), False
-
-    def give_back(self, connection: http.client.HTTPConnection) -> None:
-        with self.idle_lock:
-            if len(self.idle) < MAX_IDLE_CONNECTIONS_PER_TARGET and not self.stop.is_set():
-                self.idle.append(connection)
-                return
-        connection.close()
-
-    def close_idle(self) -> None:
-        with self.idle_lock:
-            idle, self.idle = self.idle, []
-        for connection in idle:
-            connection.close()
-
-
-# Many small HTTP servers (Python's http.server among them) write the headers and the body of a response in
-# two segments with Nagle's algorithm on; on a keep-alive connection the second waits for our delayed ACK,
-# 40 ms. Asking for an immediate ACK after each request removes that stall. Where the option is missing
-# (not Linux), connections to targets are not kept alive instead.
-QUICK_ACK = getattr(socket, "TCP_QUICKACK", None)
-
-
-def quick_ack(sock: socket.socket | None) -> None:
-    """Ask the kernel to acknowledge the next segments at once (Linux), so a Nagle-delayed body is not held."""
-    if QUICK_ACK is not None and sock is not None:
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, QUICK_ACK, 1)
-        except OSError:
-            pass
-
-
-def _new_connection(port: int, timeout: float) -> http.client.HTTPConnection:
-    return http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
-
-
-def parse_matcher(matcher: str) -> frozenset[int]:
-    """The HTTP codes an ALB matcher accepts: ``"200"``, ``"200-299"``, ``"200,302"`` or a mix.
-
-    Raises ValueError on anything else (ALB allows codes 200-499)."""
-    codes: set[int] = set()
-    for part in str(matcher).replace(" ", "").split(","):
-        low, _, high = part.partition("-")
-        if not low.isdigit() or (high and not high.isdigit()):
-            raise ValueError(part)
-        first, last = int(low), int(high or low)
-        if not 200 <= first <= last <= 499:
-            raise ValueError(part)
-        codes.update(range(first, last + 1))
-    return frozenset(codes)
-
-
-class _ProxyServer(ThreadingHTTPServer):
-    """A threading HTTP server that remembers its open client connections, so `stop()` can close them."""
-
-    daemon_threads = True
-    request_queue_size = 512
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], balancer: LocalLoadBalancer) -> None:
-        self.balancer = balancer
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(address, _ProxyHandler)
-
-    def process_request(self, request, client_address) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_open_connections(self) -> None:
-        with self._open_lock:
-            open_sockets, self._open = list(self._open), set()
-        for connection in open_sockets:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _ProxyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"            # keep-alive to clients
-    server_version = "ecsdojo-lb"
-    disable_nagle_algorithm = True           # headers and body go in two writes: no 40 ms delayed-ACK stalls
-
-    def setup(self) -> None:
-        self.timeout = self.server.balancer.idle_timeout_s   # an idle client connection closes, as on an ALB
-        super().setup()
-
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        self.server.balancer._proxy(self)
-
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
-
-
-class _UpstreamFailed(Exception):
-    """The connection to a target failed before a response arrived."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-class _UpstreamTimedOut(Exception):
-    pass
-
-
-@dataclass
-class _Response:
-    status: int
-    reason: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    from_target: bool = True
 
 
 class LocalLoadBalancer:
@@ -297,16 +139,16 @@ class LocalLoadBalancer:
 
         self.port: int | None = None
         self.requested_port: int | None = None
-        self._server: _ProxyServer | None = None
+        self._server: ProxyServer | None = None
         self._serve_thread: threading.Thread | None = None
         self._started = False
 
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._targets: dict[str, _TargetRecord] = {}       # registered (initial/healthy/unhealthy), in order
-        self._draining: dict[str, _TargetRecord] = {}
-        self._healthy: list[_TargetRecord] = []
-        self._registered: list[_TargetRecord] = []
+        self._targets: dict[str, TargetRecord] = {}       # registered (initial/healthy/unhealthy), in order
+        self._draining: dict[str, TargetRecord] = {}
+        self._healthy: list[TargetRecord] = []
+        self._registered: list[TargetRecord] = []
         self._next = 0
         self._counts: dict[str, int] = {}
         self._total = 0
@@ -336,12 +178,12 @@ class LocalLoadBalancer:
         server = None
         if port and FIRST_UNPRIVILEGED_PORT <= port <= 65535:
             try:
-                server = _ProxyServer((LOOPBACK, port), self)
+                server = ProxyServer((LOOPBACK, port), self)
             except OSError as error:
                 if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
                     raise
         if server is None:
-            server = _ProxyServer((LOOPBACK, 0), self)
+            server = ProxyServer((LOOPBACK, 0), self)
         self._server = server
         self.port = server.server_address[1]
         self._serve_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
@@ -393,8 +235,8 @@ class LocalLoadBalancer:
                 raise InvalidHealthCheckSettingError(self.name, f"target {target.id!r} port", target.port,
                                                      "a port from 1 to 65535")
             wanted[target.id] = target
-        new_records: list[_TargetRecord] = []
-        finished: list[_TargetRecord] = []
+        new_records: list[TargetRecord] = []
+        finished: list[TargetRecord] = []
         with self._lock:
             for target_id, record in list(self._targets.items()):
                 if wanted.get(target_id) != record.target:
@@ -407,7 +249,7 @@ class LocalLoadBalancer:
                 old_draining = self._draining.pop(target_id, None)
                 if old_draining is not None:      # re-registered while draining: the old one just ends
                     old_draining.stop.set()
-                record = _TargetRecord(target)
+                record = TargetRecord(target)
                 self._targets[target_id] = record
                 self._counts.setdefault(target_id, 0)
                 self._pending_events.append((target_id, DRAINING if old_draining else UNUSED, INITIAL))
@@ -421,7 +263,7 @@ class LocalLoadBalancer:
                 self._start_health_checks(record)
         self._fire_events()
 
-    def _begin_draining(self, record: _TargetRecord) -> bool:
+    def _begin_draining(self, record: TargetRecord) -> bool:
         """Move `record` to draining (lock held). True when draining already completed (nothing in flight)."""
         record.stop.set()
         self._pending_events.append((record.target.id, record.state, DRAINING))
@@ -437,7 +279,7 @@ class LocalLoadBalancer:
         timer.start()
         return False
 
-    def _finish_draining(self, record: _TargetRecord) -> None:
+    def _finish_draining(self, record: TargetRecord) -> None:
         with self._lock:
             if self._draining.get(record.target.id) is not record:
                 return
@@ -500,11 +342,11 @@ class LocalLoadBalancer:
 
     # -------------------------------------------------------------------------------------- health checks
 
-    def _start_health_checks(self, record: _TargetRecord) -> None:
+    def _start_health_checks(self, record: TargetRecord) -> None:
         threading.Thread(target=self._health_loop, args=(record,), daemon=True,
                          name=f"lb-{self.name}-health-{record.target.id}").start()
 
-    def _health_loop(self, record: _TargetRecord) -> None:
+    def _health_loop(self, record: TargetRecord) -> None:
         next_check = time.monotonic()            # the first check runs at once
         while not record.stop.is_set():
             with self._lock:
@@ -527,48 +369,25 @@ class LocalLoadBalancer:
                 return
 
     def _check_once(self, port: int) -> tuple[bool, str | None, str | None]:
-        connection = _new_connection(port, self.health_timeout_s)
-        try:
-            connection.request("GET", self.health_path, headers={
-                "Host": f"{LOOPBACK}:{port}", "User-Agent": HEALTH_CHECK_USER_AGENT, "Connection": "close"})
-            response = connection.getresponse()
-            response.read(64 * 1024)
-        except TimeoutError:
-            return False, TIMEOUT, "Request timed out"
-        except (OSError, http.client.HTTPException) as error:
-            return False, FAILED_HEALTH_CHECKS, f"Health checks failed: {type(error).__name__}: {error}"
-        finally:
-            connection.close()
-        if response.status in self._matcher_codes:
-            return True, None, None
-        return False, RESPONSE_CODE_MISMATCH, f"Health checks failed with these codes: [{response.status}]"
+        return probe(port, path=self.health_path, timeout_s=self.health_timeout_s, codes=self._matcher_codes)
 
-    def _record_check(self, record: _TargetRecord, passed: bool, reason: str | None,
+    def _record_check(self, record: TargetRecord, passed: bool, reason: str | None,
                       description: str | None) -> None:
         with self._lock:
             if record.stop.is_set() or self._targets.get(record.target.id) is not record:
                 return
-            old = record.state
-            if passed:
-                record.successes, record.failures = record.successes + 1, 0
-                # A new target needs one passing check; an unhealthy one needs healthy_threshold in a row.
-                if old == INITIAL or (old == UNHEALTHY and record.successes >= self.healthy_threshold):
-                    record.state, record.reason, record.description = HEALTHY, None, None
-            elif old == INITIAL and time.monotonic() - record.registered_at < self.health_interval_s:
-                pass      # the quick retries of a new target (see _health_loop) count as one check
-            else:
-                record.failures, record.successes = record.failures + 1, 0
-                if old == UNHEALTHY or record.failures >= self.unhealthy_threshold:
-                    record.state, record.reason, record.description = UNHEALTHY, reason, description
-            if record.state != old:
-                self._pending_events.append((record.target.id, old, record.state))
+            changed = apply_check(record, passed, reason, description, healthy_threshold=self.healthy_threshold,
+                                  unhealthy_threshold=self.unhealthy_threshold, interval_s=self.health_interval_s,
+                                  now=time.monotonic())
+            if changed is not None:
+                self._pending_events.append((record.target.id, *changed))
                 self._rebuild_rotation()
-            went_unhealthy = record.state == UNHEALTHY and old != UNHEALTHY
+            went_unhealthy = changed is not None and changed[1] == UNHEALTHY
         if went_unhealthy:
             record.close_idle()
         self._fire_events()
 
-    def _mark_failed(self, record: _TargetRecord, error: BaseException) -> None:
+    def _mark_failed(self, record: TargetRecord, error: BaseException) -> None:
         """A connection to the target failed: take it out of rotation now, not at the next health check."""
         with self._lock:
             if self._targets.get(record.target.id) is not record:
@@ -599,7 +418,7 @@ class LocalLoadBalancer:
 
     # -------------------------------------------------------------------------------------------- routing
 
-    def _pick(self, exclude: _TargetRecord | None = None) -> _TargetRecord | None:
+    def _pick(self, exclude: TargetRecord | None = None) -> TargetRecord | None:
         """The next target round robin (healthy ones, or all registered when none is healthy)."""
         with self._lock:
             pool = self._healthy or self._registered
@@ -612,7 +431,7 @@ class LocalLoadBalancer:
             record.inflight += 1
             return record
 
-    def _release(self, record: _TargetRecord, *, answered: bool) -> None:
+    def _release(self, record: TargetRecord, *, answered: bool) -> None:
         finished = False
         with self._lock:
             record.inflight -= 1
@@ -627,13 +446,13 @@ class LocalLoadBalancer:
             record.close_idle()
             self._fire_events()
 
-    def _proxy(self, handler: _ProxyHandler) -> None:
+    def _proxy(self, handler: ProxyHandler) -> None:
         with self._lock:
             self._total += 1
         method = handler.command
         try:
-            body = _read_request_body(handler)
-        except _BodyTooLarge:
+            body = read_request_body(handler)
+        except BodyTooLarge:
             handler.close_connection = True
             self._reply(handler, self._error_response(413, "Request Entity Too Large", "request body too large"))
             return
@@ -651,18 +470,18 @@ class LocalLoadBalancer:
             response = self._send_upstream(record, method, handler.path, headers, body)
         self._reply(handler, response)
 
-    def _send_upstream(self, record: _TargetRecord, method: str, path: str, headers: list[tuple[str, str]],
-                       body: bytes) -> _Response:
+    def _send_upstream(self, record: TargetRecord, method: str, path: str, headers: list[tuple[str, str]],
+                       body: bytes) -> Response:
         """Send to `record`; on a failed connection, a GET or HEAD is retried once on another target."""
         tried_other = False
         while True:
             try:
                 response = self._exchange(record, method, path, headers, body)
-            except _UpstreamTimedOut:
+            except UpstreamTimedOut:
                 self._release(record, answered=False)
                 return self._error_response(504, "Gateway Timeout", f"target {record.target.id} did not answer "
                                                                     f"within {self.idle_timeout_s:g} s")
-            except _UpstreamFailed as failure:
+            except UpstreamFailed as failure:
                 self._release(record, answered=False)
                 self._mark_failed(record, failure.error)
                 if method in RETRY_ON_OTHER_TARGET_METHODS and not tried_other:
@@ -678,8 +497,8 @@ class LocalLoadBalancer:
             self._release(record, answered=True)
             return response
 
-    def _exchange(self, record: _TargetRecord, method: str, path: str, headers: list[tuple[str, str]],
-                  body: bytes) -> _Response:
+    def _exchange(self, record: TargetRecord, method: str, path: str, headers: list[tuple[str, str]],
+                  body: bytes) -> Response:
         """One request to one target; a stale pooled connection is replaced by a fresh one, transparently."""
         connection, reused = record.take_connection(self.idle_timeout_s)
         while True:
@@ -695,23 +514,23 @@ class LocalLoadBalancer:
                 payload = upstream.read()
             except TimeoutError:
                 connection.close()
-                raise _UpstreamTimedOut() from None
+                raise UpstreamTimedOut() from None
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
                 # A keep-alive connection the target closed while idle: retry on a fresh one when that is safe.
                 if reused and (not sent or method in IDEMPOTENT_METHODS):
-                    connection, reused = _new_connection(record.target.port, self.idle_timeout_s), False
+                    connection, reused = new_connection(record.target.port, self.idle_timeout_s), False
                     continue
-                raise _UpstreamFailed(error) from None
+                raise UpstreamFailed(error) from None
             if upstream.will_close or QUICK_ACK is None:
                 connection.close()
             else:
                 record.give_back(connection)
-            return _Response(upstream.status, upstream.reason, upstream.getheaders(), payload)
+            return Response(upstream.status, upstream.reason, upstream.getheaders(), payload)
 
     # ------------------------------------------------------------------------------------ request helpers
 
-    def _forward_headers(self, handler: _ProxyHandler, body: bytes) -> list[tuple[str, str]]:
+    def _forward_headers(self, handler: ProxyHandler, body: bytes) -> list[tuple[str, str]]:
         connection_tokens = {token.strip().lower() for value in handler.headers.get_all("Connection", [])
                              for token in value.split(",")}
         forwarded_for = None
@@ -736,12 +555,12 @@ class LocalLoadBalancer:
             headers.append(("Content-Length", str(len(body))))
         return headers
 
-    def _error_response(self, status: int, reason: str, message: str) -> _Response:
+    def _error_response(self, status: int, reason: str, message: str) -> Response:
         body = (json.dumps({"error": reason, "message": message, "load_balancer": self.name}) + "\n").encode()
-        return _Response(status, reason, [("Server", "ecsdojo-lb"), ("Content-Type", "application/json")], body,
+        return Response(status, reason, [("Server", "ecsdojo-lb"), ("Content-Type", "application/json")], body,
                          from_target=False)
 
-    def _reply(self, handler: _ProxyHandler, response: _Response) -> None:
+    def _reply(self, handler: ProxyHandler, response: Response) -> None:
         if not response.from_target and response.status >= 500:
             with self._lock:
                 self._failed += 1
@@ -772,37 +591,3 @@ class LocalLoadBalancer:
             handler.close_connection = True      # the client went away
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _read_request_body(handler: BaseHTTPRequestHandler) -> bytes:
-    """The request body, from Content-Length or chunked transfer coding."""
-    if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
-        chunks, total = [], 0
-        while True:
-            size_line = handler.rfile.readline(1024)
-            if not size_line:
-                raise ValueError("truncated chunked body")
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
-            if size == 0:
-                while handler.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass                      # trailers
-                return b"".join(chunks)
-            total += size
-            if total > MAX_REQUEST_BODY_BYTES:
-                raise _BodyTooLarge()
-            chunks.append(handler.rfile.read(size))
-            handler.rfile.readline(1024)
-    length = handler.headers.get("Content-Length")
-    if not length:
-        return b""
-    size = int(length)
-    if size < 0:
-        raise ValueError("negative Content-Length")
-    if size > MAX_REQUEST_BODY_BYTES:
-        raise _BodyTooLarge()
-    body = handler.rfile.read(size)
-    if len(body) != size:
-        raise ValueError("truncated body")
-    return body

@@ -5,41 +5,64 @@
 - RUNNING: an essential container that exits stops the task (EssentialContainerExited, "Essential container in
   task exited", exit code and OOM reason on the container); container health is mapped to ECS's words.
 - desiredStatus STOPPED: SIGTERM, then SIGKILL after stopTimeout; STOPPED with stoppedAt.
+
+It never calls another reconciler: a change is saved to the store, which enqueues the keys that care.
+
+Example::
+
+    reconciler = TaskReconciler(store=store, launcher=launcher, desired=adapter, runtime=FakeRuntime(),
+                                clock=Clock(10), labels=owned_labels("s1"))
+    reconciler.sync(task_arn)
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
 
+from ecsdojo.control import events
 from ecsdojo.control import records as r
+from ecsdojo.control.clock import Clock
+from ecsdojo.control.launcher import Launcher
+from ecsdojo.control.moto.views import TaskDefinitionView
 from ecsdojo.control.specs import container_specs
-from ecsdojo.runtime.base import ContainerState, RuntimeError_
+from ecsdojo.control.store import ObservedState
+from ecsdojo.runtime.base import ContainerState, Runtime, RuntimeError_
 
-if TYPE_CHECKING:
-    from ecsdojo.control.plane import ControlPlane
+__all__ = ["TaskReconciler", "TaskDefinitionReader", "container_reason", "DOCKER_HEALTH_TO_ECS"]
 
 log = logging.getLogger(__name__)
 
 DOCKER_HEALTH_TO_ECS = {"healthy": "HEALTHY", "unhealthy": "UNHEALTHY", "starting": "UNKNOWN", None: "UNKNOWN"}
+DEFAULT_STOP_TIMEOUT_S = 30
+
+
+class TaskDefinitionReader(Protocol):
+    def task_definition(self, name_or_arn: str) -> TaskDefinitionView: ...
 
 
 def container_reason(state: ContainerState | None) -> str | None:
     if state is None:
-        return "Container removed outside ECS"
+        return events.CONTAINER_REMOVED_REASON
     if state.oom_killed:
-        return r.OOM_REASON
+        return events.OOM_REASON
     return state.error or None
 
 
 class TaskReconciler:
-    def __init__(self, plane: ControlPlane) -> None:
-        self.plane = plane
+    def __init__(self, *, store: ObservedState, launcher: Launcher, desired: TaskDefinitionReader, runtime: Runtime,
+                 clock: Clock, labels: Mapping[str, str]) -> None:
+        self.store = store
+        self.launcher = launcher
+        self.desired = desired
+        self.runtime = runtime
+        self.clock = clock
+        self.labels = dict(labels)
 
     def sync(self, arn: str) -> None:
-        plane = self.plane
-        with plane.lock:
-            task = plane.tasks.get(arn)
+        with self.store.lock:
+            task = self.store.tasks.get(arn)
             if task is None or task.last_status == "STOPPED":
                 return
             desired, last = task.desired_status, task.last_status
@@ -52,56 +75,55 @@ class TaskReconciler:
 
     # ---- launch --------------------------------------------------------------------------------
     def _launch(self, task: r.TaskRecord) -> None:
-        plane = self.plane
-        with plane.lock:
-            definition = plane.adapter.task_definition(task.task_definition_arn)
-            container_definitions = [dict(d) for d in definition.container_definitions]
+        store, clock = self.store, self.clock
+        with store.lock:
+            definition = self.desired.task_definition(task.task_definition_arn)
             task.last_status = "PENDING"
-            task.pull_started_at = plane.clock.now()
-            plane.write_task(task)
-        specs = container_specs(container_definitions, task, clock=plane.clock, labels=plane.labels,
+            task.pull_started_at = clock.now()
+            store.save_task(task)
+        specs = container_specs(definition.containers(), task, clock=clock, labels=self.labels,
                                 task_memory=int(definition.memory) if str(definition.memory or "").isdigit() else None,
                                 service=task.service)
         started: list[ContainerState] = []
         failure: RuntimeError_ | None = None
         for spec in specs:
             try:
-                started.append(plane.runtime.start(spec))
+                started.append(self.runtime.start(spec))
             except RuntimeError_ as error:
                 failure = error
                 break
-        with plane.lock:
-            task.pull_stopped_at = plane.clock.now()
+        with store.lock:
+            task.pull_stopped_at = clock.now()
             for container, state in zip(task.containers, started):
                 container.runtime_id = state.id
                 container.host_ports = dict(state.ports)
                 container.last_status = "RUNNING"
+                store.index_container(task, state.id)
             if failure is None:
                 task.last_status = "RUNNING"
-                task.started_at = plane.clock.now()
+                task.started_at = clock.now()
                 task.reached_running = True
-                task.health_since = plane.clock.monotonic()
-            plane.write_task(task)
-        if failure is not None:
-            failed_container = task.containers[len(started)] if len(started) < len(task.containers) else None
-            with plane.lock:
+                task.health_since = clock.monotonic()
+            store.save_task(task)
+            if failure is not None:
+                failed_container = task.containers[len(started)] if len(started) < len(task.containers) else None
                 if failed_container is not None:
                     failed_container.reason = str(failure)
                     failed_container.last_status = "STOPPED"
-                task.desired_status = "STOPPED"
-                task.stop_code = r.TASK_FAILED_TO_START
-                task.stopped_reason = str(failure)
+                store.request_stop(task, events.stop_failed_to_start(str(failure)))
+        if failure is not None:
             self._stop(task)
             return
-        plane.task_changed(task)
+        with store.lock:
+            store.task_changed(task)
 
     # ---- observe ---------------------------------------------------------------------------------
     def _observe(self, task: r.TaskRecord) -> None:
-        plane = self.plane
-        states = {c.name: plane.runtime.inspect(c.runtime_id) if c.runtime_id else None for c in task.containers}
+        store = self.store
+        states = {c.name: self.runtime.inspect(c.runtime_id) if c.runtime_id else None for c in task.containers}
         essential_exit = None
         changed = False
-        with plane.lock:
+        with store.lock:
             if task.desired_status != "RUNNING" or task.last_status != "RUNNING":
                 return
             before = task.health_status
@@ -121,39 +143,37 @@ class TaskReconciler:
                     if health != container.health:
                         container.health = health
                         changed = True
-            if essential_exit is not None:
-                task.desired_status = "STOPPED"
-                task.stop_code = r.ESSENTIAL_CONTAINER_EXITED
-                task.stopped_reason = r.ESSENTIAL_EXITED_REASON
             if changed:
-                plane.write_task(task)
-            health_changed = task.health_status != before
+                store.save_task(task)
+            if essential_exit is not None:
+                store.request_stop(task, events.STOP_ESSENTIAL_EXITED)
+            elif task.health_status != before:
+                store.task_changed(task)
         if essential_exit is not None:
             self._stop(task)
-        elif health_changed:
-            plane.task_changed(task)
 
     # ---- stop ----------------------------------------------------------------------------------------
     def _stop(self, task: r.TaskRecord) -> None:
-        plane = self.plane
-        with plane.lock:
+        store, clock = self.store, self.clock
+        with store.lock:
             if task.last_status == "STOPPED":
                 return
             if task.stopping_at is None:
-                task.stopping_at = plane.clock.now()
-            if task.last_status in ("RUNNING", "PENDING", "ACTIVATING"):
-                task.last_status = "DEACTIVATING"
+                task.stopping_at = clock.now()
             task.last_status = "STOPPING"
-            plane.write_task(task)
+            store.save_task(task)
             to_stop = [(c, c.runtime_id) for c in task.containers if c.runtime_id and c.last_status != "STOPPED"]
-            timeouts = plane.stop_timeouts(task)
+            definition = self.desired.task_definition(task.task_definition_arn)
+            timeouts = {d["name"]: clock.wall(d.get("stopTimeout", DEFAULT_STOP_TIMEOUT_S))
+                        for d in definition.container_definitions}
         for container, runtime_id in to_stop:
             try:
-                plane.runtime.stop(runtime_id, timeout_s=timeouts.get(container.name, plane.clock.wall(30)))
+                self.runtime.stop(runtime_id, timeout_s=timeouts.get(container.name,
+                                                                     clock.wall(DEFAULT_STOP_TIMEOUT_S)))
             except RuntimeError_ as error:   # the engine went away: the resync will look again
                 log.warning("stopping %s failed: %s", runtime_id, error)
-        finals = {c.name: plane.runtime.inspect(c.runtime_id) if c.runtime_id else None for c in task.containers}
-        with plane.lock:
+        finals = {c.name: self.runtime.inspect(c.runtime_id) if c.runtime_id else None for c in task.containers}
+        with store.lock:
             for container in task.containers:
                 state = finals.get(container.name)
                 if container.last_status != "STOPPED":
@@ -161,15 +181,13 @@ class TaskReconciler:
                     if state is not None:
                         container.exit_code = state.exit_code
                         if state.oom_killed and not container.reason:
-                            container.reason = r.OOM_REASON
+                            container.reason = events.OOM_REASON
                 elif container.exit_code is None and state is not None and container.runtime_id:
                     container.exit_code = state.exit_code
-            task.last_status = "DEPROVISIONING"
-            task.last_status = "STOPPED"
+            task.last_status = "STOPPED"       # (through DEACTIVATING and DEPROVISIONING, which no reader sees)
             task.desired_status = "STOPPED"
-            task.execution_stopped_at = plane.clock.now()
-            task.stopped_at = plane.clock.now()
-            plane.release(task)
-            plane.write_task(task)
-        plane.remove_containers_later(task)
-        plane.task_changed(task)
+            task.execution_stopped_at = clock.now()
+            task.stopped_at = clock.now()
+            self.launcher.release(task)
+            store.save_task(task)
+            store.task_changed(task)

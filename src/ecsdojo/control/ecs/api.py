@@ -1,0 +1,231 @@
+"""The ECS API's semantics where moto's differ: one handler per intercepted operation.
+
+Each handler runs under the store's lock with moto's raw parameters, the request's parameters (camelCase, as
+boto3 and the AWS CLI send them) and `call_original()` for moto's own implementation. Validation errors are
+raised as `taskdef` errors or `moto.errors.AwsError`s; control/moto/ turns them into AWS errors
+(ClientException, InvalidParameterException, ...). Handlers only record intent and enqueue keys: the task and
+service reconcilers do the work.
+
+Example::
+
+    api = EcsApi(store=store, launcher=launcher, desired=adapter, clock=clock, add_instances=plane.add_instances)
+    adapter.install(api.handlers())
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ecsdojo import taskdef
+from ecsdojo.control import events
+from ecsdojo.control import records as r
+from ecsdojo.control.clock import Clock
+from ecsdojo.control.ecs.status import write_service_status
+from ecsdojo.control.launcher import Launcher
+from ecsdojo.control.moto.ecs import MotoAdapter
+from ecsdojo.control.moto.errors import InvalidParameterError
+from ecsdojo.control.moto.views import TaskDefinitionView, TaskRef
+from ecsdojo.control.store import ObservedState, new_deployment_id, service_key
+
+__all__ = ["EcsApi"]
+
+Handler = Callable[[dict, dict, Callable[[], Any]], Any]
+
+
+class EcsApi:
+    def __init__(self, *, store: ObservedState, launcher: Launcher, desired: MotoAdapter, clock: Clock,
+                 add_instances: Callable[[str], None]) -> None:
+        self.store = store
+        self.launcher = launcher
+        self.desired = desired
+        self.clock = clock
+        self.add_instances = add_instances
+
+    def handlers(self) -> dict[str, Handler]:
+        return {"create_cluster": self.create_cluster, "register_task_definition": self.register_task_definition,
+                "run_task": self.run_task, "stop_task": self.stop_task, "list_tasks": self.list_tasks,
+                "create_service": self.create_service, "update_service": self.update_service,
+                "delete_service": self.delete_service}
+
+    # ---- clusters and task definitions ----------------------------------------------------------------
+    def create_cluster(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        result = original()
+        name = params.get("clusterName", "default")
+        if name not in self.store.instances:
+            self.add_instances(name)
+        return result
+
+    def register_task_definition(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        taskdef.validate_task_definition(params)
+        return original()
+
+    # ---- tasks ----------------------------------------------------------------------------------------
+    def run_task(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        _normalise_network(raw)
+        cluster = self.desired.cluster(params.get("cluster"))
+        definition = self.desired.task_definition(params["taskDefinition"])
+        launch_type = params.get("launchType") or ("FARGATE" if _fargate_strategy(params) else "EC2")
+        _validate_launch(definition, launch_type=params.get("launchType"),
+                         network_configuration=params.get("networkConfiguration"),
+                         capacity_provider_strategy=params.get("capacityProviderStrategy"), operation="RunTask")
+        count = int(params.get("count", 1))
+        tasks, failures = [], []
+        group = params.get("group") or f"family:{definition.family}"
+        for _ in range(count):
+            result = self.launcher.launch(
+                cluster=cluster.name, definition=definition, count=1, group=group,
+                started_by=params.get("startedBy", ""), launch_type=launch_type,
+                network_configuration=params.get("networkConfiguration"), strategy=params.get("placementStrategy"),
+                overrides=params.get("overrides"), tags=params.get("tags"))
+            if result.failure:
+                instance_arns = list(self.store.instances.get(cluster.name, {}))
+                failures.append({"arn": instance_arns[0] if instance_arns else cluster.arn,
+                                 "reason": events.run_task_failure_reason(result.failure)})
+                continue
+            tasks.extend(TaskRef(cluster.name, arn) for arn in result.task_arns)
+        return {"tasks": tasks, "failures": failures}
+
+    def stop_task(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        cluster = self.desired.cluster(params.get("cluster"))
+        arn = self.desired.find_task(cluster.name, params.get("task", ""))
+        record = self.store.tasks.get(arn) if arn is not None else None
+        if record is None:
+            raise InvalidParameterError("The referenced task was not found.")
+        self.store.request_stop(record, events.stop_by_user(params.get("reason")))
+        return {"task": TaskRef(cluster.name, record.arn)}
+
+    def list_tasks(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        cluster = self.desired.cluster(params.get("cluster"))
+        desired = params.get("desiredStatus", "RUNNING")     # AWS's default filter
+        family = params.get("family")
+        service = params.get("serviceName")
+        started_by = params.get("startedBy")
+        instance = params.get("containerInstance")
+        launch_type = params.get("launchType")
+        arns = []
+        for task in self.desired.tasks(cluster.name):
+            record = self.store.tasks.get(task.arn)
+            status = record.desired_status if record else task.desired_status
+            if status != desired:
+                continue
+            if family and not task.task_definition_arn.split("/")[-1].startswith(f"{family}:"):
+                continue
+            if service and task.group != f"service:{service.rsplit('/', 1)[-1]}":
+                continue
+            if started_by and task.started_by != started_by:
+                continue
+            if instance and (task.container_instance_arn or "").rsplit("/", 1)[-1] != instance.rsplit("/", 1)[-1]:
+                continue
+            if launch_type and task.launch_type != launch_type:
+                continue
+            arns.append(task.arn)
+        return {"taskArns": arns}
+
+    # ---- services -------------------------------------------------------------------------------------
+    def create_service(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        _normalise_network(raw)
+        cluster = self.desired.cluster(params.get("cluster"))
+        definition = self.desired.task_definition(params["taskDefinition"])
+        _validate_launch(definition, launch_type=params.get("launchType"),
+                         network_configuration=params.get("networkConfiguration"),
+                         capacity_provider_strategy=params.get("capacityProviderStrategy"), operation="CreateService")
+        result = original()
+        spec = self.desired.service(cluster.name, params["serviceName"])
+        if spec is None:
+            return result
+        record = r.ServiceRecord(cluster=cluster.name, name=spec.name, arn=spec.arn)
+        _apply_settings(record.settings, params)
+        launch_type = params.get("launchType") or ("FARGATE" if _fargate_strategy(params) else "EC2")
+        record.deployments.append(r.Deployment(
+            id=spec.first_deployment_id or new_deployment_id(), task_definition_arn=definition.arn,
+            desired_count=int(params.get("desiredCount", 0)), created_at=self.clock.now(),
+            updated_at=self.clock.now(), launch_type=launch_type,
+            network_configuration=params.get("networkConfiguration")))
+        self.store.add_service(record)
+        self._service_changed(cluster.name, spec.name)
+        return result
+
+    def update_service(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        cluster = self.desired.cluster(params.get("cluster"))
+        name = params.get("service", "").rsplit("/", 1)[-1]
+        record = self.store.service(cluster.name, name)
+        new_definition = None
+        if params.get("taskDefinition"):
+            new_definition = self.desired.task_definition(params["taskDefinition"])
+            current = record.primary if record else None
+            _validate_launch(new_definition, launch_type=current.launch_type if current else None,
+                             network_configuration=params.get("networkConfiguration") or
+                             (current.network_configuration if current else None),
+                             capacity_provider_strategy=None, operation="UpdateService")
+        result = original()
+        if record is None:
+            return result
+        _apply_settings(record.settings, params)
+        primary = record.primary
+        changed_definition = new_definition is not None and primary is not None and \
+            new_definition.arn != primary.task_definition_arn
+        spec = self.desired.service(cluster.name, name)
+        if primary is not None and (changed_definition or params.get("forceNewDeployment")):
+            primary.status = "ACTIVE"
+            record.deployments.insert(0, r.Deployment(
+                id=new_deployment_id(),
+                task_definition_arn=new_definition.arn if new_definition else primary.task_definition_arn,
+                desired_count=spec.desired_count if spec else primary.desired_count, created_at=self.clock.now(),
+                updated_at=self.clock.now(), launch_type=primary.launch_type,
+                network_configuration=params.get("networkConfiguration") or primary.network_configuration))
+            if changed_definition:          # a new revision resets the launch throttle
+                record.consecutive_start_failures = 0
+                record.throttle_level = 0
+                record.throttled_until = 0.0
+        self._service_changed(cluster.name, name)
+        return result
+
+    def delete_service(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        result = original()
+        cluster = self.desired.cluster(params.get("cluster"))
+        self.store.queue.add(service_key(cluster.name, params.get("service", "").rsplit("/", 1)[-1]))
+        return result
+
+    def _service_changed(self, cluster: str, name: str) -> None:
+        """describe_services right after the call shows the new deployment; the reconciler does the rest."""
+        write_service_status(store=self.store, desired=self.desired, clock=self.clock, cluster=cluster, name=name)
+        self.store.queue.add(service_key(cluster, name))
+
+
+def _validate_launch(definition: TaskDefinitionView, *, launch_type: str | None,
+                     network_configuration: dict | None, capacity_provider_strategy: list | None,
+                     operation: str) -> None:
+    taskdef.validate_launch(definition.as_request(), launch_type=launch_type,
+                            network_configuration=network_configuration,
+                            capacity_provider_strategy=capacity_provider_strategy, operation=operation)
+
+
+def _normalise_network(params: dict[str, Any]) -> None:
+    """securityGroups is optional in AWS (the VPC's default group); moto indexes it, so default it to []."""
+    awsvpc = (params.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    if isinstance(awsvpc, dict):
+        awsvpc.setdefault("securityGroups", [])
+
+
+def _fargate_strategy(params: dict[str, Any]) -> bool:
+    strategy = params.get("capacityProviderStrategy") or []
+    return bool(strategy) and strategy[0].get("capacityProvider", "").startswith("FARGATE")
+
+
+def _apply_settings(settings: r.ServiceSettings, params: dict[str, Any]) -> None:
+    configuration = params.get("deploymentConfiguration") or {}
+    if "minimumHealthyPercent" in configuration:
+        settings.minimum_healthy_percent = int(configuration["minimumHealthyPercent"])
+    if "maximumPercent" in configuration:
+        settings.maximum_percent = int(configuration["maximumPercent"])
+    breaker = configuration.get("deploymentCircuitBreaker")
+    if breaker:
+        settings.circuit_breaker_enable = bool(breaker.get("enable"))
+        settings.circuit_breaker_rollback = bool(breaker.get("rollback"))
+    if "healthCheckGracePeriodSeconds" in params:
+        settings.health_check_grace_period_s = int(params["healthCheckGracePeriodSeconds"])
+    if "placementStrategy" in params:
+        settings.placement_strategy = list(params["placementStrategy"] or [])
+    if "placementConstraints" in params:
+        settings.placement_constraints = list(params["placementConstraints"] or [])

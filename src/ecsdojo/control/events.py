@@ -1,0 +1,153 @@
+"""ECS's words: every service event message, stop code and stop reason the engine writes, in one place.
+
+Change how ECS's wording reads here and nowhere else. Stop codes are the API's `TaskStopCode` enum
+(botocore's ecs service-2.json); service event messages and stopped reasons are worded as ECS writes them
+(the Amazon ECS Developer Guide's "Amazon ECS service event messages" and "stopped task errors" pages;
+see /work/shared/FACTS.md). Event functions take the service's name and return the message text.
+
+Example::
+
+    >>> service_started_tasks("web", ["arn:aws:ecs:us-east-1:123456789012:task/c/abc"])
+    '(service web) has started 1 tasks: (task abc).'
+    >>> STOP_ESSENTIAL_EXITED.code, STOP_ESSENTIAL_EXITED.reason
+    ('EssentialContainerExited', 'Essential container in task exited')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "TASK_FAILED_TO_START", "ESSENTIAL_CONTAINER_EXITED", "USER_INITIATED", "SERVICE_SCHEDULER_INITIATED",
+    "StopReason", "STOP_ESSENTIAL_EXITED", "STOP_FAILED_HEALTH_CHECKS", "USER_STOP_REASON", "stop_by_user", "stop_for_scaling",
+    "stop_failed_elb_health_checks", "stop_failed_to_start", "OOM_REASON", "CONTAINER_REMOVED_REASON",
+    "task_list", "service_started_tasks", "service_stopped_tasks", "service_task_failed_health_checks",
+    "service_task_failed_elb_health_checks", "service_unable_to_place", "service_unable_to_start_consistently",
+    "service_steady_state", "service_deployment_completed", "service_deployment_failed", "service_rolling_back",
+    "service_registered_targets", "service_deregistered_targets", "CIRCUIT_BREAKER_FAILED_REASON",
+    "circuit_breaker_rollback_reason", "deployment_completed_reason", "run_task_failure_reason",
+]
+
+# ---- stop codes (API model: TaskStopCode) ------------------------------------------------------------------
+TASK_FAILED_TO_START = "TaskFailedToStart"
+ESSENTIAL_CONTAINER_EXITED = "EssentialContainerExited"
+USER_INITIATED = "UserInitiated"
+SERVICE_SCHEDULER_INITIATED = "ServiceSchedulerInitiated"
+
+
+@dataclass(frozen=True)
+class StopReason:
+    """A task's stopCode with its stoppedReason, as `store.request_stop` takes them."""
+    code: str
+    reason: str
+
+
+# ---- stopped reasons -----------------------------------------------------------------------------------------
+STOP_ESSENTIAL_EXITED = StopReason(ESSENTIAL_CONTAINER_EXITED, "Essential container in task exited")
+STOP_FAILED_HEALTH_CHECKS = StopReason(SERVICE_SCHEDULER_INITIATED, "Task failed container health checks")
+USER_STOP_REASON = "Task stopped by user"
+OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
+CONTAINER_REMOVED_REASON = "Container removed outside ECS"
+
+
+def stop_by_user(reason: str | None = None) -> StopReason:
+    """StopTask: the caller's reason, else ECS's default."""
+    return StopReason(USER_INITIATED, reason or USER_STOP_REASON)
+
+
+def stop_for_scaling(deployment_id: str | None) -> StopReason:
+    """The service scheduler stops a task it no longer needs (desired count down, an old deployment)."""
+    return StopReason(SERVICE_SCHEDULER_INITIATED, f"Scaling activity initiated by (deployment {deployment_id})")
+
+
+def stop_failed_elb_health_checks(load_balancer_name: str) -> StopReason:
+    return StopReason(SERVICE_SCHEDULER_INITIATED, f"Task failed ELB health checks in (elb {load_balancer_name})")
+
+
+def stop_failed_to_start(runtime_reason: str) -> StopReason:
+    """The runtime's own reason (CannotPullContainerError: ..., CannotStartContainerError: ...)."""
+    return StopReason(TASK_FAILED_TO_START, runtime_reason)
+
+
+# ---- service events (newest first in describe_services) --------------------------------------------------------
+def task_list(arns: Iterable[str]) -> str:
+    return " ".join(f"(task {arn.rsplit('/', 1)[-1]})" for arn in arns)
+
+
+def service_started_tasks(service: str, arns: list[str]) -> str:
+    return f"(service {service}) has started {len(arns)} tasks: {task_list(arns)}."
+
+
+def service_stopped_tasks(service: str, arns: list[str]) -> str:
+    return f"(service {service}) has stopped {len(arns)} running tasks: {task_list(arns)}."
+
+
+def service_task_failed_health_checks(service: str, task_id: str) -> str:
+    return f"(service {service}) (task {task_id}) failed container health checks."
+
+
+def service_task_failed_elb_health_checks(service: str, task_id: str, target_group_arn: str) -> str:
+    return f"(service {service}) (task {task_id}) failed ELB health checks in (target-group {target_group_arn})"
+
+
+def service_unable_to_place(service: str, missing: str) -> str:
+    """`missing` is placement's sentence, e.g. "The closest matching container-instance ... has insufficient
+    memory available."."""
+    return (f"(service {service}) was unable to place a task because no container instance met all of its "
+            f"requirements. {missing.rstrip('.')}. For more information, see the Troubleshooting section of the "
+            f"Amazon ECS Developer Guide.")
+
+
+def service_unable_to_start_consistently(service: str) -> str:
+    return f"(service {service}) is unable to consistently start tasks successfully."
+
+
+def service_steady_state(service: str) -> str:
+    return f"(service {service}) has reached a steady state."
+
+
+def service_deployment_completed(service: str, deployment_id: str) -> str:
+    return f"(service {service}) deployment {deployment_id} deployment completed."
+
+
+def service_deployment_failed(service: str, deployment_id: str) -> str:
+    return f"(service {service}) deployment {deployment_id} deployment failed: tasks failed to start."
+
+
+def service_rolling_back(service: str, deployment_id: str) -> str:
+    return f"(service {service}) rolling back to deployment {deployment_id}."
+
+
+def service_registered_targets(service: str, count: int, target_group_arn: str) -> str:
+    return f"(service {service}) registered {count} targets in (target-group {target_group_arn})"
+
+
+def service_deregistered_targets(service: str, count: int, target_group_arn: str) -> str:
+    return f"(service {service}) deregistered {count} targets in (target-group {target_group_arn})"
+
+
+# ---- deployments' rolloutStateReason ------------------------------------------------------------------------------
+CIRCUIT_BREAKER_FAILED_REASON = "ECS deployment circuit breaker: tasks failed to start."
+
+
+def circuit_breaker_rollback_reason(previous_deployment_id: str) -> str:
+    return f"ECS deployment circuit breaker: rolling back to deploymentId {previous_deployment_id}."
+
+
+def deployment_completed_reason(deployment_id: str) -> str:
+    return f"ECS deployment {deployment_id} completed."
+
+
+# ---- RunTask failures ---------------------------------------------------------------------------------------------
+def run_task_failure_reason(missing: str) -> str:
+    """A RunTask `failures[].reason` as AWS reports it, from placement's sentence."""
+    if "No Container Instances" in missing:
+        return "No Container Instances were found in your cluster."
+    if "memory" in missing:
+        return "RESOURCE:MEMORY"
+    if "CPU" in missing:
+        return "RESOURCE:CPU"
+    if "port" in missing:
+        return "RESOURCE:PORTS"
+    return missing

@@ -1,0 +1,351 @@
+"""moto's ECS, EC2 and ELBv2: the only code that reads desired state from them and writes observed state into them.
+
+moto keeps the ECS API's desired state (clusters, task definitions, services and their desired counts). This
+adapter:
+- intercepts the ECS API calls whose behaviour moto does not model (validation, run_task placement, stop_task,
+  list_tasks filters, service settings that moto drops) and hands them to the control plane;
+- reads services and task definitions for the reconcilers;
+- writes what really happened (task status, timestamps, containers, stop codes, service counts, events and
+  deployments) onto moto's objects, so that describe_* and the AWS CLI show it.
+
+All access to moto's ECS backend goes through `MotoAdapter.lock`, shared with the intercepted API handlers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ecsdojo.cloud import ACCOUNT_ID, LOOPBACK
+from ecsdojo.control.moto.errors import as_moto_error
+from ecsdojo.control.moto.views import (
+    ClusterView,
+    ListenerSpec,
+    LoadBalancerBinding,
+    ServiceSpec,
+    TargetGroupSpec,
+    TaskDefinitionView,
+    TaskRef,
+    TaskView,
+)
+from ecsdojo.control.records import ContainerRecord, InstanceRecord, ServiceRecord, TaskRecord
+
+__all__ = ["MotoAdapter", "INTERCEPTED"]
+
+# The ECS response handlers we wrap, and what the control plane does with each.
+INTERCEPTED = ("create_cluster", "register_task_definition", "run_task", "stop_task", "list_tasks",
+               "describe_tasks", "create_service", "update_service", "delete_service", "describe_services",
+               "list_services", "describe_container_instances", "list_container_instances", "delete_cluster")
+
+
+class MotoAdapter:
+    def __init__(self, *, region: str) -> None:
+        self.region = region
+        self.lock = threading.RLock()
+        self._originals: dict[str, Callable] = {}
+
+    # ---- moto's objects ------------------------------------------------------------------------
+    @property
+    def ecs(self):
+        from moto.ecs.models import ecs_backends
+
+        return ecs_backends[ACCOUNT_ID][self.region]
+
+    @property
+    def ec2(self):
+        from moto.ec2.models import ec2_backends
+
+        return ec2_backends[ACCOUNT_ID][self.region]
+
+    @property
+    def elbv2(self):
+        from moto.elbv2.models import elbv2_backends
+
+        return elbv2_backends[ACCOUNT_ID][self.region]
+
+    def reset(self) -> None:
+        """Forget every resource in moto (a fresh account) and pin moto's task state machine."""
+        from moto.moto_api import state_manager
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
+        # moto advances a task one state per describe_tasks; the control plane sets states itself.
+        state_manager.set_transition("ecs::task", {"progression": "manual", "times": 10**12})
+
+    # ---- interception --------------------------------------------------------------------------
+    def install(self, handlers: dict[str, Callable[[dict, dict, Callable[[], Any]], Any]]) -> None:
+        """Wrap moto's ECS response methods: handler(raw_params, params, call_original) -> result.
+
+        `raw_params` is moto's own (mutable) parameter dict, `params` the request's camelCase parameters. A
+        handler returns `call_original()`'s result, or a reply body (a dict, where `TaskRef`s stand for tasks);
+        it raises `errors.AwsError` (or a `taskdef.TaskDefinitionError`) for AWS-shaped errors."""
+        from moto.ecs.responses import EC2ContainerServiceResponse
+
+        lock = self.lock
+        for name in INTERCEPTED:
+            original = getattr(EC2ContainerServiceResponse, name)
+            self._originals[name] = original
+            handler = handlers.get(name)
+
+            def wrapper(response, _original=original, _handler=handler):
+                with lock:
+                    if _handler is None:
+                        return _original(response)
+                    params = response._get_params() if hasattr(response, "_get_params") else {}
+                    try:
+                        result = _handler(response.params, params, lambda: _original(response))
+                    except Exception as error:  # noqa: BLE001 - only the class changes (our errors -> moto's)
+                        mapped = as_moto_error(error)
+                        if mapped is error:
+                            raise
+                        raise mapped from error
+                    return self._reply(result)
+
+            setattr(EC2ContainerServiceResponse, name, wrapper)
+
+    def uninstall(self) -> None:
+        from moto.ecs.responses import EC2ContainerServiceResponse
+
+        for name, original in self._originals.items():
+            setattr(EC2ContainerServiceResponse, name, original)
+        self._originals.clear()
+
+    # ---- replies ---------------------------------------------------------------------------------
+    def _reply(self, result: Any) -> Any:
+        if not isinstance(result, dict):
+            return result
+        from moto.core.responses import ActionResult
+
+        return ActionResult({key: self._resolve(value) for key, value in result.items()})
+
+    def _resolve(self, value: Any) -> Any:
+        if isinstance(value, TaskRef):
+            return self._moto_task(value.cluster, value.arn)
+        if isinstance(value, list):
+            return [self._resolve(item) for item in value]
+        return value
+
+    # ---- reads (frozen views) ----------------------------------------------------------------------
+    def clusters(self) -> list[str]:
+        return list(self.ecs.clusters)
+
+    def cluster(self, name_or_arn: str | None) -> ClusterView:
+        """The cluster, raising moto's ClusterNotFoundException as AWS does."""
+        cluster = self.ecs._get_cluster(name_or_arn or "default")
+        return ClusterView(name=cluster.name, arn=cluster.arn)
+
+    def _moto_service(self, cluster: str, name: str):
+        for service in self.ecs.services.values():
+            if service.cluster_name == cluster and service.name == name:
+                return service
+        return None
+
+    def service(self, cluster: str, name: str) -> ServiceSpec | None:
+        service = self._moto_service(cluster, name)
+        if service is None:
+            return None
+        bindings = tuple(LoadBalancerBinding(target_group_arn=b.get("targetGroupArn", ""),
+                                             container_name=b.get("containerName", ""),
+                                             container_port=int(b.get("containerPort", 0) or 0))
+                         for b in service.load_balancers or [] if b.get("targetGroupArn"))
+        return ServiceSpec(cluster=cluster, name=service.name, arn=service.arn, status=service.status,
+                           desired_count=int(service.desired_count or 0),
+                           task_definition_arn=service.task_definition or "", launch_type=service.launch_type,
+                           load_balancers=bindings, running_count=int(service.running_count or 0),
+                           pending_count=int(service.pending_count or 0),
+                           first_deployment_id=service.deployments[0]["id"] if service.deployments else None)
+
+    def task_definition(self, name_or_arn: str) -> TaskDefinitionView:
+        """A registered task definition (family, family:revision or ARN); moto's ClientException when unknown."""
+        definition = self.ecs.describe_task_definition(name_or_arn)
+        return TaskDefinitionView(
+            arn=definition.arn, family=definition.family,
+            container_definitions=tuple(dict(d) for d in definition.container_definitions),
+            network_mode=definition.network_mode, cpu=definition.cpu, memory=definition.memory,
+            requires_compatibilities=tuple(definition.requires_compatibilities or ()),
+            compatibilities=tuple(getattr(definition, "compatibilities", None) or ()))
+
+    def _moto_task(self, cluster: str, arn: str):
+        return self.ecs.tasks.get(cluster, {}).get(arn)
+
+    def find_task(self, cluster: str, task: str) -> str | None:
+        """A task's ARN from its ARN or id, or None."""
+        task_id = task.rsplit("/", 1)[-1]
+        for arn in self.ecs.tasks.get(cluster, {}):
+            if arn == task or arn.rsplit("/", 1)[-1] == task_id:
+                return arn
+        return None
+
+    def tasks(self, cluster: str) -> list[TaskView]:
+        return [TaskView(arn=arn, task_definition_arn=task.task_definition_arn, group=task.group or "",
+                         started_by=task.started_by or "", container_instance_arn=task.container_instance_arn,
+                         launch_type=task.launch_type, desired_status=task.desired_status)
+                for arn, task in self.ecs.tasks.get(cluster, {}).items()]
+
+    # ---- writes: tasks -----------------------------------------------------------------------------
+    def create_task(self, *, cluster: str, task_definition_arn: str, container_instance_arn: str | None, group: str,
+                    started_by: str, launch_type: str, network_configuration: dict | None,
+                    overrides: dict | None = None, tags: list | None = None) -> tuple[str, str]:
+        """A new task in moto (moto's Task creates the awsvpc ENI); returns (task ARN, task id). Its state is
+        written by write_task."""
+        from moto.ecs.models import Task
+
+        cluster_object = self.ecs.clusters[cluster]
+        definition = self.ecs.describe_task_definition(task_definition_arn)
+        task = Task(cluster_object, definition, container_instance_arn, None, backend=self.ecs, group=group,
+                    launch_type=launch_type, overrides=overrides or {}, started_by=started_by, tags=tags or [],
+                    networking_configuration=network_configuration)
+        self.ecs.tasks.setdefault(cluster, {})[task.task_arn] = task
+        return task.task_arn, task.id
+
+    def write_task(self, record: TaskRecord, *, instances: dict[str, InstanceRecord]) -> None:
+        task = self._moto_task(record.cluster, record.arn)
+        if task is None:
+            return
+        task.last_status = record.last_status
+        task.desired_status = record.desired_status
+        task.stopped_reason = record.stopped_reason or ""
+        task.stop_code = record.stop_code
+        task.created_at = record.created_at
+        task.pull_started_at = record.pull_started_at
+        task.pull_stopped_at = record.pull_stopped_at
+        task.started_at = record.started_at
+        task.stopping_at = record.stopping_at
+        task.stopped_at = record.stopped_at
+        task.execution_stopped_at = record.execution_stopped_at
+        task.health_status = record.health_status
+        task.connectivity = "CONNECTED" if record.last_status not in ("PROVISIONING", "STOPPED") else None
+        task.cpu = record.cpu
+        task.memory = record.memory
+        task.container_instance_arn = record.container_instance_arn
+        task.containers = [self._container_body(record, container, instances) for container in record.containers]
+
+    @staticmethod
+    def _container_body(task: TaskRecord, container: ContainerRecord,
+                        instances: dict[str, InstanceRecord]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "containerArn": container.container_arn, "taskArn": task.arn, "name": container.name,
+            "image": container.image, "lastStatus": container.last_status, "healthStatus": container.health,
+            "cpu": str(container.cpu),
+        }
+        if container.runtime_id:
+            body["runtimeId"] = container.runtime_id
+        if container.exit_code is not None:
+            body["exitCode"] = container.exit_code
+        if container.reason:
+            body["reason"] = container.reason
+        if container.memory:
+            body["memory"] = str(container.memory)
+        if container.memory_reservation:
+            body["memoryReservation"] = str(container.memory_reservation)
+        if container.host_ports and task.network_mode != "awsvpc":   # awsvpc tasks report ENIs, not bindings
+            bindings = []
+            for container_port, declared_host, protocol in container.container_port_bindings:
+                # What is true here: ports are published on 127.0.0.1 only. (On an EC2 instance the ECS agent
+                # reports 0.0.0.0: Docker publishes on every interface of the instance, bounded by its
+                # security groups.)
+                bindings.append({"bindIP": LOOPBACK, "containerPort": container_port,
+                                 "hostPort": declared_host or container.host_ports.get(container_port, 0),
+                                 "protocol": protocol})
+            body["networkBindings"] = bindings
+        return body
+
+    # ---- writes: services ----------------------------------------------------------------------------
+    def set_service_task_definition(self, cluster: str, name: str, arn: str) -> None:
+        """A rollback points the service back at an earlier revision (as describe_services then shows)."""
+        service = self._moto_service(cluster, name)
+        if service is not None:
+            service.task_definition = arn
+
+    def write_service(self, record: ServiceRecord, *, running: int, pending: int) -> None:
+        service = self._moto_service(record.cluster, record.name)
+        if service is None:
+            return
+        service.running_count = running
+        service.pending_count = pending
+        service.events = [dict(event) for event in record.events[:100]]
+        service.deployments = [d.as_api() for d in record.deployments if d.status != "INACTIVE"]
+        settings = record.settings
+        service.deployment_configuration = {
+            "maximumPercent": settings.maximum_percent, "minimumHealthyPercent": settings.minimum_healthy_percent,
+            "deploymentCircuitBreaker": {"enable": settings.circuit_breaker_enable,
+                                         "rollback": settings.circuit_breaker_rollback}}
+        service.health_check_grace_period_seconds = settings.health_check_grace_period_s
+        service.placement_strategy = settings.placement_strategy
+        service.placement_constraints = settings.placement_constraints
+
+    def write_cluster_counts(self, cluster: str, *, running: int, pending: int, services: int) -> None:
+        cluster_object = self.ecs.clusters.get(cluster)
+        if cluster_object is not None:
+            cluster_object.running_tasks_count = running
+            cluster_object.pending_tasks_count = pending
+            cluster_object.active_services_count = services
+
+    # ---- container instances ---------------------------------------------------------------------------
+    def add_container_instance(self, cluster: str, *, cpu: int, memory: int, index: int) -> InstanceRecord:
+        """Launch a moto EC2 instance and register it as a container instance with cpu/memory resources."""
+        image_id = next(iter(self.ec2.amis)) if self.ec2.amis else "ami-12c6146b"
+        zones = [z.name for z in self.ec2.describe_availability_zones()]
+        zone = zones[index % len(zones)] if zones else f"{self.region}a"
+        reservation = self.ec2.run_instances(image_id, 1, None, [], instance_type="c5.large",
+                                             placement=zone, is_instance_type_default=False)
+        ec2_instance = reservation.instances[0]
+        instance = self.ecs.register_container_instance(cluster, ec2_instance.id)
+        for resources in (instance.registered_resources, instance.remaining_resources):
+            for resource in resources:
+                if resource["name"] == "CPU":
+                    resource["integerValue"] = cpu
+                elif resource["name"] == "MEMORY":
+                    resource["integerValue"] = memory
+        instance.attributes["ecs.availability-zone"] = zone
+        return InstanceRecord(arn=instance.container_instance_arn, ec2_instance_id=ec2_instance.id,
+                              availability_zone=zone, cpu=cpu, memory=memory)
+
+    def write_instance(self, cluster: str, record: InstanceRecord) -> None:
+        instance = self.ecs.container_instances.get(cluster, {}).get(record.arn.rsplit("/", 1)[-1])
+        if instance is None:
+            return
+        for resource in instance.remaining_resources:
+            if resource["name"] == "CPU":
+                resource["integerValue"] = record.remaining_cpu
+            elif resource["name"] == "MEMORY":
+                resource["integerValue"] = record.remaining_memory
+            elif resource["name"] == "PORTS":
+                resource["stringSetValue"] = sorted({"22", "2375", "2376", "51678", "51679"}
+                                                    | {str(p) for p in record.used_ports})
+        instance.running_tasks_count = record.running_tasks
+
+    # ---- elbv2 -----------------------------------------------------------------------------------------
+    def listeners(self) -> list[ListenerSpec]:
+        """Every listener with its load balancer and default forward target group."""
+        found = []
+        for lb in list(self.elbv2.load_balancers.values()):
+            for listener in list(lb.listeners.values()):
+                target_group = None
+                for action in listener.default_actions:
+                    data = action.data if hasattr(action, "data") else action
+                    target_group = data.get("TargetGroupArn") or (
+                        (data.get("ForwardConfig") or {}).get("TargetGroups") or [{}])[0].get("TargetGroupArn")
+                    if target_group:
+                        break
+                found.append(ListenerSpec(load_balancer_arn=lb.arn, load_balancer_name=lb.name,
+                                          listener_arn=listener.arn, port=int(listener.port),
+                                          protocol=listener.protocol, target_group_arn=target_group))
+        return found
+
+    def register_targets(self, target_group_arn: str, targets: list[tuple[str, int]]) -> None:
+        """RegisterTargets: (target id, port) pairs into a target group (describe_target_health lists them)."""
+        self.elbv2.register_targets(target_group_arn, [{"Id": target_id, "Port": port} for target_id, port in targets])
+
+    def target_group(self, arn: str) -> TargetGroupSpec | None:
+        group = self.elbv2.target_groups.get(arn)
+        if group is None:
+            return None
+        return TargetGroupSpec(
+            arn=arn, health_path=getattr(group, "health_check_path", None) or "/",
+            interval_s=float(getattr(group, "health_check_interval_seconds", 30) or 30),
+            timeout_s=float(getattr(group, "health_check_timeout_seconds", 5) or 5),
+            healthy_threshold=int(getattr(group, "healthy_threshold_count", 5) or 5),
+            unhealthy_threshold=int(getattr(group, "unhealthy_threshold_count", 2) or 2),
+            matcher=(getattr(group, "matcher", None) or {}).get("HttpCode", "200"))

@@ -1,0 +1,73 @@
+"""The one place where our errors become moto's (and so AWS-shaped responses for boto3 and the AWS CLI).
+
+Code above this package raises plain exceptions that carry an AWS error ``code`` and ``message``
+(`AwsError` here, `ecsdojo.taskdef.TaskDefinitionError`); the interception wrappers of this package turn them
+into moto's `JsonRESTError`, which moto's server answers with HTTP 400 and ``{"__type": code, "message": ...}``.
+
+Example::
+
+    raise InvalidParameterError("The referenced task was not found.")
+    # boto3: botocore.exceptions.ClientError: ... (InvalidParameterException) ... The referenced task was not found.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["AwsError", "ClientError", "InvalidParameterError", "ValidationError", "ObjectNotFoundError",
+           "as_moto_error"]
+
+
+class AwsError(Exception):
+    """An error with an AWS error code; the message is what the learner sees."""
+
+    code = "ClientException"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ClientError(AwsError):
+    """ECS's ClientException (a bad request from the caller)."""
+
+    code = "ClientException"
+
+
+class InvalidParameterError(AwsError):
+    """ECS's InvalidParameterException."""
+
+    code = "InvalidParameterException"
+
+
+class ValidationError(AwsError):
+    """Application Auto Scaling's (and CloudWatch's) ValidationException."""
+
+    code = "ValidationException"
+
+
+class ObjectNotFoundError(AwsError):
+    """Application Auto Scaling's ObjectNotFoundException."""
+
+    code = "ObjectNotFoundException"
+
+
+def as_moto_error(error: BaseException) -> BaseException:
+    """The moto exception for one of ours (anything with a string ``code`` and ``message``), else `error`."""
+    from moto.core.exceptions import JsonRESTError
+
+    code, message = getattr(error, "code", None), getattr(error, "message", None)
+    if isinstance(error, JsonRESTError) or not isinstance(code, str) or not isinstance(message, str):
+        return error
+    return JsonRESTError(code, message)
+
+
+def call_mapping_errors(call: Any, *args: Any) -> Any:
+    """call(*args), with our AWS-shaped errors raised as moto's."""
+    try:
+        return call(*args)
+    except Exception as error:  # noqa: BLE001 - re-raised, only its class changes
+        mapped = as_moto_error(error)
+        if mapped is error:
+            raise
+        raise mapped from error
