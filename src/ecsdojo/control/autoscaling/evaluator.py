@@ -68,7 +68,7 @@ class AlarmEvaluator:
         return {"set_alarm_state": self._set_alarm_state, "put_metric_alarm": self._put_metric_alarm,
                 "describe_alarm_history": self._describe_alarm_history}
 
-    def _put_metric_alarm(self, response, params, original):
+    def _put_metric_alarm(self, params, original):
         """A new alarm starts in INSUFFICIENT_DATA (moto: OK); an updated one keeps its state (AWS's rule)."""
         name = params.get("AlarmName", "")
         before = moto.alarm_summary(self.adapter, name)
@@ -80,7 +80,7 @@ class AlarmEvaluator:
                                   reason_data=before["reason_data"])
         return result
 
-    def _set_alarm_state(self, response, params, original):
+    def _set_alarm_state(self, params, original):
         name = params.get("AlarmName", "")
         before = moto.alarm_summary(self.adapter, name)
         result = original()
@@ -95,7 +95,7 @@ class AlarmEvaluator:
             self.wake()
         return result
 
-    def _describe_alarm_history(self, response, params, original):
+    def _describe_alarm_history(self, params, original):
         return moto.action_result(self.history.describe(params))
 
     def transitions(self) -> list[_Transition]:

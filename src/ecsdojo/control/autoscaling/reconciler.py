@@ -84,7 +84,7 @@ class ScalingReconciler:
             raise moto.object_not_found(f"No scalable target registered for service namespace: {namespace}, "
                                         f"resource ID: {resource_id}, scalable dimension: {dimension}")
 
-    def _put_scaling_policy(self, response, params, original):
+    def _put_scaling_policy(self, params, original):
         namespace, resource_id = params.get("ServiceNamespace"), params.get("ResourceId", "")
         dimension, name = params.get("ScalableDimension"), params.get("PolicyName", "")
         old = moto.scaling_policy(self.adapter, namespace=namespace, resource_id=resource_id, dimension=dimension,
@@ -136,7 +136,7 @@ class ScalingReconciler:
                                   alarm_actions=actions).to_put_metric_alarm())
         moto.replace_policy_alarms(self.adapter, policy["PolicyARN"], params)
 
-    def _register(self, response, params, original):
+    def _register(self, params, original):
         low, high = params.get("MinCapacity"), params.get("MaxCapacity")
         if low is not None and high is not None and int(low) > int(high):
             raise moto.validation_error("Minimum capacity cannot be greater than maximum capacity")
@@ -147,7 +147,7 @@ class ScalingReconciler:
             self.wake()
         return result
 
-    def _deregister(self, response, params, original):
+    def _deregister(self, params, original):
         result = original()
         namespace, resource_id = params.get("ServiceNamespace", ""), params.get("ResourceId", "")
         dimension = params.get("ScalableDimension", "")
@@ -156,7 +156,7 @@ class ScalingReconciler:
             self._cooldowns.pop(resource_id, None)
         return result
 
-    def _put_scheduled_action(self, response, params, original):
+    def _put_scheduled_action(self, params, original):
         namespace = params.get("ServiceNamespace")
         if namespace == ECS_NAMESPACE:
             self._require_target(namespace, params.get("ResourceId", ""), params.get("ScalableDimension", ""))
@@ -168,7 +168,7 @@ class ScalingReconciler:
         self.wake()
         return result
 
-    def _describe_scaling_activities(self, response, params, original):
+    def _describe_scaling_activities(self, params, original):
         namespace = params.get("ServiceNamespace")
         if not namespace:
             raise moto.validation_error("1 validation error detected: Value null at 'serviceNamespace' failed to "

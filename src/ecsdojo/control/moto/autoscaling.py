@@ -58,7 +58,7 @@ def _install_on(cls, handlers: dict[str, Callable], wrapped: tuple[str, ...], ad
                 call = (lambda: _original(response)) if _original is not None else (lambda: None)
                 if _handler is None:
                     return call()
-                return _handler(response, _request_params(response), call)
+                return _handler(_request_params(response), call)
 
         setattr(cls, name, wrapper)
 
@@ -74,11 +74,11 @@ def _request_params(response) -> dict[str, Any]:
     return params if isinstance(params, dict) else {}
 
 
-def install_autoscaling(adapter: MotoAdapter, handlers: dict[str, Callable[[Any, dict, Callable[[], Any]], Any]],
+def install_autoscaling(adapter: MotoAdapter, handlers: dict[str, Callable[[dict, Callable[[], Any]], Any]],
                         *, cloudwatch_handlers: dict[str, Callable] | None = None) -> None:
     """Wrap moto's Application Auto Scaling (and CloudWatch) response methods, like `MotoAdapter.install`:
-    handler(response, params, call_original) -> result. Adds describe_scaling_activities and
-    describe_alarm_history, which moto lacks. Undo with `uninstall_autoscaling(adapter)`."""
+    handler(params, call_original) -> result (no moto object reaches the handler). Adds
+    describe_scaling_activities and describe_alarm_history, which moto lacks. Undo with `uninstall_autoscaling(adapter)`."""
     from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
     from moto.cloudwatch.responses import CloudWatchResponse
 
