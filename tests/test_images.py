@@ -111,3 +111,29 @@ def test_a_failed_install_says_what_apt_get_said():
     apt = AptGet(succeed_on_attempt=None)
     with pytest.raises(DebootstrapMissingError, match="Unable to locate package"):
         ensure_debootstrap(progress=print, run=apt.run, which=apt.which, is_root=True)
+
+
+def test_a_missing_demo_image_is_a_sentence_with_the_fix_not_a_pull(monkeypatch):
+    import docker.errors
+
+    class Images:
+        def get(self, name):
+            raise docker.errors.ImageNotFound(name)
+
+        def pull(self, *args, **kwargs):            # pragma: no cover - must never be called
+            raise AssertionError("a benchmark tried a registry")
+
+    monkeypatch.setattr(images, "_engine", lambda: type("Client", (), {"images": Images()})())
+    assert "run `dojo images build` first" in images.demo_image_problem()
+
+
+def test_dojo_bench_heal_without_an_engine_says_so_and_exits_1(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "ecsdojo", "bench", "heal", "--kills", "1"], capture_output=True,
+                            text=True, timeout=60,
+                            env={**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert result.returncode == 1
+    assert "dojo bench: no Docker engine answers" in result.stderr and "Traceback" not in result.stderr

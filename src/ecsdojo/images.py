@@ -251,6 +251,21 @@ def build_images(*, offline: bool | None = None, force: bool = False, progress: 
     return BuildResult(APP_IMAGE, base, how, True, time.monotonic() - started)
 
 
+def demo_image_problem() -> str | None:
+    """Why the labs' Docker runs cannot start now (no engine, or the demo image not built), or None.
+
+    Benchmarks ask this first: they never pull from a registry, and a missing image is a sentence with the
+    fix, not a docker.errors.APIError traceback from a pull attempt."""
+    try:
+        client = _engine()
+    except NoEngineError as error:
+        return str(error)
+    if _image_or_none(client, APP_IMAGE_LATEST) is None:
+        return (f"the demo image {APP_IMAGE_LATEST} is not built on this engine: run `dojo images build` first "
+                f"(offline; about a minute the first time)")
+    return None
+
+
 def app_image_present() -> bool:
     try:
         return _image_or_none(_engine(), APP_IMAGE) is not None

@@ -12,7 +12,21 @@ Example::
 
 from __future__ import annotations
 
-__all__ = ["register"]
+__all__ = ["register", "demo_image_ready"]
+
+
+def demo_image_ready(runtime: str | None = "docker") -> bool:
+    """True when a benchmark on `runtime` can start its containers; otherwise says why on stderr."""
+    import sys
+
+    from ecsdojo.images import demo_image_problem
+
+    if runtime == "process":
+        return True
+    problem = demo_image_problem()
+    if problem:
+        print(f"dojo bench: {problem}", file=sys.stderr)
+    return problem is None
 
 
 def register(commands) -> None:

@@ -224,6 +224,10 @@ def heal_benchmark(*, kills: int = 20, baseline_samples: int = 10, desired: int 
 
 def _heal_command(args) -> int:
     import sys
+    from ecsdojo.bench import demo_image_ready
+
+    if not demo_image_ready("docker"):
+        return 1
 
     result = heal_benchmark(kills=args.kills, baseline_samples=args.baseline,
                             progress=lambda line: print(line, file=sys.stderr, flush=True))

@@ -68,6 +68,10 @@ def idle_benchmark(*, seconds: float = 60.0, speed: float = 1.0, desired: int = 
 
 
 def _idle_command(args) -> int:
+    from ecsdojo.bench import demo_image_ready
+
+    if not demo_image_ready(args.runtime):
+        return 1
     result = idle_benchmark(seconds=args.seconds, speed=args.speed, runtime=args.runtime,
                             progress=lambda line: print(line, file=sys.stderr, flush=True))
     print(json.dumps(result))

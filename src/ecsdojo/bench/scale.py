@@ -130,6 +130,10 @@ def service_behind_load_balancer(local: Any, *, min_capacity: int, cpu_units: in
 
 
 def _scale_command(args) -> int:
+    from ecsdojo.bench import demo_image_ready
+
+    if not demo_image_ready(args.runtime):
+        return 1
     result = scale_benchmark(speed=args.speed, min_capacity=args.min, max_capacity=args.max, target=args.target,
                              rate=args.rate, burn_ms=args.ms, runtime=args.runtime,
                              progress=lambda line: print(line, file=sys.stderr, flush=True))
