@@ -39,6 +39,7 @@ from pathlib import Path
 from ecsdojo.classroom.accounts import Account
 
 __all__ = ["LearnerEngine", "EngineError", "ROOTLESS_SCRIPT", "rootless_prerequisites", "save_image_archive",
+           "read_image_archive",
            "ImageArchive"]
 
 ROOTLESS_SCRIPT_CANDIDATES = ("/usr/bin/dockerd-rootless.sh", "/usr/share/docker.io/contrib/dockerd-rootless.sh")
@@ -255,3 +256,13 @@ def _running(pid: int) -> bool:
     except (OSError, IndexError, ChildProcessError):
         pass
     return True
+
+
+def read_image_archive(directory: Path) -> ImageArchive:
+    """The archive :func:`save_image_archive` wrote in ``directory``."""
+    try:
+        recorded = json.loads((directory / "app-image.json").read_text())
+    except (OSError, ValueError) as error:
+        raise EngineError(f"{directory / 'app-image.json'}: no saved demo image ({error}); "
+                          "run `dojo classroom up`, which saves it") from error
+    return ImageArchive(directory / "app-image.tar", recorded["id"], tuple(recorded["tags"]))
