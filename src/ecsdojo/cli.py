@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "ecsdojo.load",            # load
     "ecsdojo.benchmarks",      # bench heal
     "ecsdojo.bench_scale",     # bench scale
+    # --- classroom (issue 12): `dojo classroom …` and `dojo bench classroom`
+    "ecsdojo.classroom.cli",
 )
 
 
