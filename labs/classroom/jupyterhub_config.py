@@ -52,5 +52,6 @@ c.JupyterHub.load_roles = [
     {"name": "idle-culler", "services": ["idle-culler"],
      "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
     {"name": "dojo-classroom", "services": ["dojo-classroom"],
-     "scopes": ["admin:users", "admin:servers", "admin:server_state", "list:users", "read:users"]},
+     "scopes": ["admin:users", "admin:servers", "admin:server_state", "list:users", "read:users",
+                "access:servers"]},
 ]
