@@ -109,3 +109,35 @@ def test_no_learner_process_can_open_the_root_docker_socket(engines):
     assert done.stdout.strip() == "refused"
     cli = as_learner(a, "docker", "--host", "unix:///var/run/docker.sock", "ps")
     assert cli.returncode != 0 and "permission denied" in cli.stderr.lower()
+
+
+def test_without_cgroups_a_memory_hog_cannot_take_the_host(engines):
+    """Rootless on cgroup v1: --memory is not enforced, so the engine caps each process's data segment instead."""
+    from ecsdojo.classroom.engine import NO_CGROUP_DATA_LIMIT_BYTES, cgroup_v2
+
+    if cgroup_v2():
+        pytest.skip("cgroup v2 host: memory limits are enforced by the engine")
+    a, _ = engines
+    container = a.docker("run", "--detach", "--label", "ecsdojo.managed=true", "--publish", "127.0.0.1::8080",
+                         "--memory", "64m", "ecsdojo/app:latest").stdout.strip()
+    port = int(a.docker("port", container, "8080/tcp").stdout.split(":")[-1])
+    wait_for(lambda: answer(port), timeout=30, message="the hog to answer")
+    urllib.request.urlopen(f"http://127.0.0.1:{port}/oom", timeout=5).read()
+    wait_for(lambda: "MemoryError" in a.docker("logs", container).stderr, timeout=30,
+             message="the allocation to hit the data limit")
+    pid = int(a.docker("inspect", "--format", "{{.State.Pid}}", container).stdout)
+    rss_kib = int(next(line for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS")).split()[1])
+    assert rss_kib * 1024 <= NO_CGROUP_DATA_LIMIT_BYTES + 64 * 2**20
+
+
+def test_the_doctor_tells_a_learner_that_their_engine_enforces_no_limits(classroom, engines):
+    from ecsdojo.classroom.engine import cgroup_v2
+
+    room, _ = classroom
+    a, _ = engines
+    probe = "import docker; from ecsdojo.doctor import check_engine_limits; print(check_engine_limits(docker.from_env()))"
+    done = as_learner(a, str(room.learner_python), "-c", probe, check=True)
+    if cgroup_v2():
+        assert done.stdout.strip() == "None"
+    else:
+        assert "limits are NOT enforced" in done.stdout and "ok=False" in done.stdout

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from ecsdojo.classroom.accounts import Account
 
-__all__ = ["LearnerEngine", "EngineError", "ROOTLESS_SCRIPT", "rootless_prerequisites", "save_image_archive",
+__all__ = ["LearnerEngine", "EngineError", "cgroup_v2", "NO_CGROUP_DATA_LIMIT_BYTES", "ROOTLESS_SCRIPT", "rootless_prerequisites", "save_image_archive",
            "read_image_archive",
            "ImageArchive"]
 
@@ -47,11 +47,21 @@ ROOTLESS_SCRIPT = next((path for path in ROOTLESS_SCRIPT_CANDIDATES if Path(path
                        ROOTLESS_SCRIPT_CANDIDATES[-1])
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PID_FILE = "ecsdojo-engine.pid"
+# Without cgroups (rootless on cgroup v1) `--memory` is not enforced, and the demo app's /oom endpoint would grow
+# until the *host* runs out of memory. A per-process data-segment limit (RLIMIT_DATA, which covers malloc and
+# private mmaps since Linux 4.7; setrlimit(2)) keeps every container of a learner engine below this size: the app
+# then gets a MemoryError instead of being OOM-killed. Not an ECS behaviour: a guard for the host.
+NO_CGROUP_DATA_LIMIT_BYTES = 512 * 2**20
 MANAGED_FILTER = "label=ecsdojo.managed"
 
 
 class EngineError(RuntimeError):
     """A learner engine did not start, load or stop; the message ends with the tail of its log."""
+
+
+def cgroup_v2() -> bool:
+    """True on a unified (v2) cgroup hierarchy, where rootless engines can enforce limits (with delegation)."""
+    return Path("/sys/fs/cgroup/cgroup.controllers").exists()
 
 
 def rootless_prerequisites() -> list[str]:
@@ -168,11 +178,13 @@ class LearnerEngine:
         if missing:
             raise EngineError("rootless Docker engines need: " + "; ".join(missing))
         self.stop()     # a half-dead engine (stale socket or pid) from an earlier run
+        options = [] if cgroup_v2() else ["--default-ulimit",
+                                          f"data={NO_CGROUP_DATA_LIMIT_BYTES}:{NO_CGROUP_DATA_LIMIT_BYTES}"]
         log = open(self.log_path, "ab")
         os.chown(self.log_path, self.account.uid, self.account.gid)
         try:
             # dockerd-rootless.sh execs rootlesskit, so this pid is rootlesskit's: SIGTERM to it stops dockerd.
-            process = subprocess.Popen([ROOTLESS_SCRIPT], user=self.account.uid, group=self.account.gid,
+            process = subprocess.Popen([ROOTLESS_SCRIPT, *options], user=self.account.uid, group=self.account.gid,
                                        extra_groups=[], env=self.environment(), cwd=self.account.home,
                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)
