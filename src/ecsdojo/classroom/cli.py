@@ -152,6 +152,18 @@ def _spawn(args) -> int:
     return 0
 
 
+def _image(args) -> int:
+    from ecsdojo.classroom.learner_image import LearnerImageError, build_learner_image
+    from ecsdojo.images import ImageBuildError
+
+    try:
+        build_learner_image(force=args.force, progress=lambda line: print(line, flush=True))
+    except (LearnerImageError, ImageBuildError) as error:
+        print(f"✗ {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _bench(args) -> int:
     from ecsdojo.classroom.bench import bench_command
 
@@ -189,8 +201,13 @@ def register(commands) -> None:
     spawn.add_argument("names", nargs="*", help="learners (default: all)")
     spawn.set_defaults(handler=_spawn)
 
+    image = sub.add_parser("image", help="build the learner image for Zero to JupyterHub offline (no registry)")
+    image.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    image.set_defaults(handler=_image)
+
     bench = commands.add_bench("classroom", help="spawn K learners; spawn time, memory and CPU per learner (JSON)")
     bench.add_argument("--learners", type=int, default=5)
     bench.add_argument("--state-dir", default="/var/lib/ecsdojo-classroom-bench")
+    bench.add_argument("--venv", help="the shared learner environment (default STATE/venv)")
     bench.add_argument("--keep", action="store_true", help="keep the bench learners' accounts afterwards")
     bench.set_defaults(handler=_bench)
