@@ -109,8 +109,10 @@ def test_a_stop_keeps_the_learners_work_and_an_update_arrives_beside_their_edit(
     mine = account.home / "ecs-dojo" / "00_start_here.ipynb"
     edited = mine.read_text().replace("Start here", "Start here (my notes)", 1)
     mine.write_text(edited)
-    hub.client.stop_server(name)
-    assert LearnerEngine(account).pid() is None                 # the spawner stopped the learner's engine
+    engine = LearnerEngine(account)
+    engine.docker("run", "--detach", "--label", "ecsdojo.managed=true", "ecsdojo/app:latest")   # a lab's container
+    hub.client.stop_server(name)                # what the idle culler does: DELETE /users/NAME/server
+    assert engine.pid() is None                 # the spawner removed the course's containers and stopped the engine
     assert mine.read_text() == edited
 
     # the instructor fixes module 01 and publishes; the learner's next start merges it, their edit stays
@@ -122,5 +124,6 @@ def test_a_stop_keeps_the_learners_work_and_an_update_arrives_beside_their_edit(
     fixed.write_text(fixed.read_text().replace("Docker", "Docker (fixed)", 1))
     publish_course(release, room.state_dir / "course")
     hub.client.spawn(name)
+    assert engine.docker("ps", "--all", "--quiet", "--filter", "label=ecsdojo.managed").stdout.strip() == ""
     assert mine.read_text() == edited
     assert "Docker (fixed)" in (account.home / "ecs-dojo" / "01_docker_limits.ipynb").read_text()

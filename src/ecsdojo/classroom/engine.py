@@ -51,7 +51,7 @@ PID_FILE = "ecsdojo-engine.pid"
 # until the *host* runs out of memory. A per-process data-segment limit (RLIMIT_DATA, which covers malloc and
 # private mmaps since Linux 4.7; setrlimit(2)) keeps every container of a learner engine below this size: the app
 # then gets a MemoryError instead of being OOM-killed. Not an ECS behaviour: a guard for the host.
-NO_CGROUP_DATA_LIMIT_BYTES = 256 * 2**20
+NO_CGROUP_DATA_LIMIT_BYTES = 128 * 2**20
 MANAGED_FILTER = "label=ecsdojo.managed"
 
 
