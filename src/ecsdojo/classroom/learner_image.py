@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -74,6 +73,20 @@ def _ensure_base(progress) -> str:
                                   repository=LEARNER_BASE_REPOSITORY)
 
 
+def _wheel_python() -> Path:
+    """A pip for the base image's Python: the machine's Debian python3 is the same release as the debootstrapped
+    base (same suite), so the wheels it resolves install there (the project's own interpreter may be newer, and
+    pip would pick wheels the base's Python refuses). A small venv of it, made once."""
+    venv = Path("/var/tmp/ecsdojo-wheelhouse-venv")
+    python = venv / "bin" / "python"
+    if not python.exists():
+        done = subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise LearnerImageError(f"/usr/bin/python3 -m venv {venv} failed: {done.stderr.strip()} "
+                                    "(Debian: apt-get install python3-venv)")
+    return python
+
+
 def build_learner_image(*, force: bool = False, progress=print) -> str:
     """Build ``ecsdojo/learner:VERSION`` unless it is up to date; returns its name."""
     if shutil.which("docker") is None or _docker("version").returncode != 0:
@@ -95,7 +108,8 @@ def build_learner_image(*, force: bool = False, progress=print) -> str:
             else:
                 shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         progress("  making the wheelhouse: pip wheel '.[classroom]' (from pip's cache where it can)")
-        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(context / "wheels"),
+        done = subprocess.run([str(_wheel_python()), "-m", "pip", "wheel", "--quiet", "--wheel-dir",
+                               str(context / "wheels"),
                                f"{SOURCE_TREE}[classroom]", "setuptools>=68", "wheel"],
                               capture_output=True, text=True, timeout=1800)
         if done.returncode != 0:
