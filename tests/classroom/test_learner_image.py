@@ -40,12 +40,17 @@ def test_dojo_doctor_is_green_inside_the_learner_image_on_the_simulated_runtime(
     assert "labs will use simulated containers" in done.stdout
 
 
-def test_the_learner_image_runs_as_jovyan_with_the_course_for_nbgitpuller(learner_image):
+def test_the_learner_image_hands_out_the_course_with_the_values_files_poststart_hook(learner_image):
+    """As jovyan, the postStart command of z2jh-values.yaml copies the course into ~/ecs-dojo."""
+    import yaml
+
+    from tests.conftest import ROOT
+
+    values = yaml.safe_load((ROOT / "labs" / "classroom" / "z2jh-values.yaml").read_text())
+    hook = values["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"]
     done = run_in(learner_image, "sh", "-c",
-                  "id -un; echo $DOJO_RUNTIME; git -C /opt/ecsdojo/course log --oneline | wc -l; "
-                  "ls /opt/ecsdojo/course; command -v gitpuller jupyterhub-singleuser")
-    assert done.returncode == 0, done.stderr
+                  'id -un; echo "$DOJO_RUNTIME"; "$@" >/dev/null 2>&1 && ls /home/jovyan/ecs-dojo', "hook", *hook)
+    assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.split()
-    assert lines[0] == "jovyan" and lines[1] == "process" and lines[2] == "1"
-    assert "00_start_here.ipynb" in done.stdout
-    assert "/opt/ecsdojo/venv/bin/gitpuller" in done.stdout
+    assert lines[:2] == ["jovyan", "process"]
+    assert "00_start_here.ipynb" in lines[2:]

@@ -61,6 +61,7 @@ def _up(args) -> int:
         return 0
     print("\nCtrl+C stops the classroom (every learner's work is kept).", flush=True)
     signal.signal(signal.SIGTERM, signal.default_int_handler)      # `kill` stops the classroom like Ctrl+C
+    signal.signal(signal.SIGINT, signal.default_int_handler)       # even when started in the background
     try:
         while _alive(hub.pid):
             time.sleep(1)

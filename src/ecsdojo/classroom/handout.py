@@ -67,11 +67,13 @@ def publish_course(source: Path, repository: Path) -> str:
 def trust_repository(repository: Path) -> None:
     """Let learners read the root-owned repository: git refuses another owner's repository ("dubious ownership")
     unless ``safe.directory`` names it in the system or global configuration (command-line and environment
-    settings do not count, see git-config(1)). Adds exactly this path to the system configuration, once."""
-    path = str((repository / ".git").resolve())
+    settings do not count, see git-config(1)). Adds exactly this repository (and its .git) to the system
+    configuration, once."""
     listed = subprocess.run(["git", "config", "--system", "--get-all", "safe.directory"], capture_output=True,
                             text=True).stdout.split()
-    if path not in listed:
+    for path in (str((repository / ".git").resolve()), str(repository.resolve())):
+        if path in listed:
+            continue
         done = subprocess.run(["git", "config", "--system", "--add", "safe.directory", path], capture_output=True,
                               text=True)
         if done.returncode != 0:
