@@ -1,8 +1,9 @@
-"""A real classroom for the tests: JupyterHub + configurable-http-proxy on 127.0.0.1, three learner accounts.
+"""A real classroom for the tests: JupyterHub + configurable-http-proxy on 127.0.0.1, three learner accounts
+(``dtHASH-1``…``-3``, HASH from the source tree's path).
 
 Needs root, Docker's rootless prerequisites and configurable-http-proxy: without them the tests skip, and under
 DOJO_REQUIRE_DOCKER=1 (CI, whose .ci/run installs them) they fail instead. One hub serves every test of the
-session; its accounts (``dojotest01``-``03``), engines and state folder are removed at the end.
+session; its accounts, engines and state folder are removed at the end.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import pytest
 
 from tests.conftest import ROOT, docker_required
 
-LEARNERS = ("dojotest01", "dojotest02", "dojotest03")
-STATE_DIR = Path("/var/lib/ecsdojo-classroom-test")
+# Names and folders carry a hash of the source tree, so that two checkouts testing at once never share accounts.
+TREE = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
+LEARNERS = tuple(f"dt{TREE[:6]}-{number}" for number in (1, 2, 3))
+STATE_DIR = Path("/var/lib") / f"ecsdojo-classroom-test-{TREE}"
 # The shared learner environment is kept between runs (made once, about a minute), one per source tree.
-VENV = Path("/var/lib") / f"ecsdojo-classroom-venv-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]}"
+VENV = Path("/var/lib") / f"ecsdojo-classroom-venv-{TREE}"
 
 
 def skip_or_fail(message: str):

@@ -12,6 +12,7 @@ import urllib.request
 
 import pytest
 
+from tests.classroom.conftest import LEARNERS
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -30,7 +31,7 @@ def engines(classroom):
 
     room, _ = classroom
     pair = []
-    for name in ("dojotest01", "dojotest02"):
+    for name in LEARNERS[:2]:
         engine = LearnerEngine(find_account(name))
         engine.start()
         engine.load_image(room.archive)

@@ -87,6 +87,33 @@ def _wheel_python() -> Path:
     return python
 
 
+def _requirements() -> list[str]:
+    import tomllib
+
+    project = tomllib.loads((SOURCE_TREE / "pyproject.toml").read_text())["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["classroom"], "setuptools>=68", "wheel"]
+
+
+def _wheelhouse(progress) -> Path:
+    """The dependencies' wheels, kept per requirement set in /var/tmp (a code change does not re-make them)."""
+    requirements = _requirements()
+    key = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:12]
+    wheelhouse = Path("/var/tmp") / f"ecsdojo-wheelhouse-{key}"
+    if (wheelhouse / ".complete").exists():
+        return wheelhouse
+    progress("  making the wheelhouse: pip wheel of the dependencies (from pip's cache where it can)")
+    partial = wheelhouse.with_name(wheelhouse.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    done = subprocess.run([str(_wheel_python()), "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(partial),
+                           *requirements], capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise LearnerImageError(f"pip wheel failed:\n{done.stderr.strip()[-2000:]}")
+    (partial / ".complete").write_text("\n".join(requirements))
+    shutil.rmtree(wheelhouse, ignore_errors=True)
+    partial.rename(wheelhouse)
+    return wheelhouse
+
+
 def build_learner_image(*, force: bool = False, progress=print) -> str:
     """Build ``ecsdojo/learner:VERSION`` unless it is up to date; returns its name."""
     if shutil.which("docker") is None or _docker("version").returncode != 0:
@@ -107,13 +134,7 @@ def build_learner_image(*, force: bool = False, progress=print) -> str:
                 shutil.copyfile(source, target)
             else:
                 shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        progress("  making the wheelhouse: pip wheel '.[classroom]' (from pip's cache where it can)")
-        done = subprocess.run([str(_wheel_python()), "-m", "pip", "wheel", "--quiet", "--wheel-dir",
-                               str(context / "wheels"),
-                               f"{SOURCE_TREE}[classroom]", "setuptools>=68", "wheel"],
-                              capture_output=True, text=True, timeout=1800)
-        if done.returncode != 0:
-            raise LearnerImageError(f"pip wheel failed:\n{done.stderr.strip()[-2000:]}")
+        shutil.copytree(_wheelhouse(progress), context / "wheels")
         progress(f"  building {LEARNER_IMAGE} on {base} from {len(list((context / 'wheels').glob('*.whl')))} wheels")
         done = _docker("build", "--quiet", "--build-arg", f"BASE_IMAGE={base}", "--label", f"{HASH_LABEL}={wanted}",
                        "--tag", LEARNER_IMAGE, str(context))
