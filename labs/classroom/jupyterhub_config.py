@@ -45,7 +45,8 @@ c.Spawner.http_timeout = 90
 c.JupyterHub.services = [
     {"name": "idle-culler",
      "command": [os.path.join(learner_bin, "python"), "-m", "jupyterhub_idle_culler",
-                 f"--timeout={settings['idle_timeout_s']}", "--cull-every=60"]},
+                 f"--timeout={settings['idle_timeout_s']}",
+                 f"--cull-every={max(10, min(60, settings['idle_timeout_s'] // 2))}"]},
     {"name": "dojo-classroom", "api_token": settings["api_token"]},
 ]
 c.JupyterHub.load_roles = [
@@ -53,5 +54,5 @@ c.JupyterHub.load_roles = [
      "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]},
     {"name": "dojo-classroom", "services": ["dojo-classroom"],
      "scopes": ["admin:users", "admin:servers", "admin:server_state", "list:users", "read:users",
-                "access:servers"]},
+                "access:servers", "list:services", "read:services"]},
 ]

@@ -64,6 +64,16 @@ def test_the_learner_server_answers_through_the_proxy_on_loopback(classroom, spa
     assert "00_start_here.ipynb" in {item["name"] for item in listing["content"]}
 
 
+def test_the_idle_culler_runs_as_a_hub_service_with_the_configured_timeout(classroom):
+    _, hub = classroom
+    services = hub.client.call("GET", "/services")          # {name: service model}
+    culler = services["idle-culler"]
+    assert culler["pid"] and Path(f"/proc/{culler['pid']}").exists()
+    command_line = Path(f"/proc/{culler['pid']}/cmdline").read_bytes().decode().split("\0")
+    assert "jupyterhub_idle_culler" in command_line
+    assert f"--timeout={hub.settings.idle_timeout_s}" in command_line
+
+
 def run_module_00(hub, name):
     from ecsdojo.classroom.accounts import find_account
 
