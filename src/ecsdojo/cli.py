@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "ecsdojo.quiz.cli",        # quiz, drill
     "ecsdojo.load",            # load
     "ecsdojo.bench",           # bench heal, scale, idle
+    "ecsdojo.classroom.cli",   # classroom up|down|status|push|spawn|image, bench classroom
 )
 
 

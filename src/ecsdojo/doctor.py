@@ -120,6 +120,9 @@ def check_docker() -> list[CheckOutcome]:
                              "start Docker Desktop, or on Debian/Ubuntu: sudo apt-get install docker.io && "
                              "sudo systemctl start docker")]
     outcomes = [CheckOutcome("Docker engine", True, f"server {server}")]
+    limits = check_engine_limits(client)            # classroom (issue 12): rootless engines on cgroup v1
+    if limits is not None:
+        outcomes.append(limits)
     image_present = images.app_image_present()
     outcomes.append(CheckOutcome("demo image", image_present,
                                  images.APP_IMAGE + (" present" if image_present else " missing"),
@@ -128,6 +131,38 @@ def check_docker() -> list[CheckOutcome]:
         return outcomes
     outcomes.extend(check_container_runs())
     return outcomes
+
+
+# ---- classroom (issue 12): can this engine enforce container limits? -------------------------------------
+def engine_limits_outcome(info: dict) -> CheckOutcome | None:
+    """A note when the engine cannot enforce memory/CPU limits: rootless on cgroup v1 (no cgroups at all).
+
+    Docker's rootless mode needs cgroup v2 (with systemd delegation) for resource limits; on a cgroup v1 host it
+    runs with the cgroup driver ``none`` and warns "Running in rootless-mode without cgroups"
+    (https://docs.docker.com/engine/security/rootless/#limiting-resources). None when limits work.
+
+    >>> engine_limits_outcome({"SecurityOptions": ["name=rootless"], "CgroupVersion": "1", "CgroupDriver": "none"}).ok
+    False
+    """
+    rootless = any("rootless" in option for option in info.get("SecurityOptions") or [])
+    no_cgroups = info.get("CgroupDriver") == "none" or str(info.get("CgroupVersion")) == "1"
+    if not (rootless and no_cgroups):
+        return None
+    return CheckOutcome(
+        "container limits", False,
+        "this is a rootless Docker engine on a cgroup v1 host: it runs without cgroups, so memory and CPU limits "
+        "are NOT enforced: the out-of-memory demos of modules 01 and 04 are not OOM-killed at their limit here "
+        "(on a classroom engine the app hits a per-process memory guard instead; expect exit 137 and "
+        "OOMKilled=true on a normal engine)",
+        "nothing to do for the other labs; for real limits use a cgroup v2 host "
+        "(systemd.unified_cgroup_hierarchy=1) or a rootful engine")
+
+
+def check_engine_limits(client) -> CheckOutcome | None:
+    try:
+        return engine_limits_outcome(client.info())
+    except Exception:  # noqa: BLE001 - an engine that answers version but not info: nothing to add
+        return None
 
 
 def check_container_runs() -> list[CheckOutcome]:

@@ -171,15 +171,16 @@ def _try_pull(client, name: str, progress: Progress) -> bool:
         return False
 
 
-def make_local_base(client, *, progress: Progress) -> str:
-    """debootstrap a minimal Debian with python3, trim it, `docker import` it; returns the image name."""
+def make_local_base(client, *, progress: Progress, packages: tuple[str, ...] = DEBIAN_PACKAGES,
+                    repository: str = LOCAL_BASE_REPOSITORY) -> str:
+    """debootstrap a minimal Debian with python3 (and `packages`), trim it, `docker import` it; returns its name."""
     ensure_debootstrap(progress=progress)
     mirror, suite = debian_mirror_and_suite()
-    name = f"{LOCAL_BASE_REPOSITORY}:{suite}"
+    name = f"{repository}:{suite}"
     progress(f"  making a local base image offline: debootstrap {suite} from {mirror} (about a minute)")
     with tempfile.TemporaryDirectory(prefix="ecsdojo-rootfs-", dir="/var/tmp") as workdir:
         rootfs = Path(workdir) / "rootfs"
-        command = ["debootstrap", "--variant=minbase", f"--include={','.join(DEBIAN_PACKAGES)}", suite,
+        command = ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", suite,
                    str(rootfs), mirror]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         steps = 0
