@@ -144,9 +144,9 @@ def engine_limits_outcome(info: dict) -> CheckOutcome | None:
     >>> engine_limits_outcome({"SecurityOptions": ["name=rootless"], "CgroupVersion": "1", "CgroupDriver": "none"}).ok
     False
     """
-    rootless = any("rootless" in option for option in info.get("SecurityOptions") or [])
-    no_cgroups = info.get("CgroupDriver") == "none" or str(info.get("CgroupVersion")) == "1"
-    if not (rootless and no_cgroups):
+    from ecsdojo.runtime.base import engine_enforces_limits
+
+    if engine_enforces_limits(info):
         return None
     return CheckOutcome(
         "container limits", False,

@@ -126,3 +126,16 @@ def test_does_waiting_fail_with_the_last_state_seen(demo):
     web = demo.run("waits")
     with pytest.raises(DemoTimeout, match="status=running"):
         demo.wait_for(web, lambda f: f.status == "exited", timeout=0.3)
+
+
+@pytest.mark.parametrize("info, enforced", [
+    ({"SecurityOptions": ["name=rootless"], "CgroupVersion": "1", "CgroupDriver": "none"}, False),
+    ({"SecurityOptions": ["name=seccomp,profile=default"], "CgroupVersion": "1", "CgroupDriver": "cgroupfs"}, True),
+    ({"SecurityOptions": ["name=rootless"], "CgroupVersion": "2", "CgroupDriver": "systemd"}, True),
+])
+def test_the_oom_demo_knows_when_the_engine_cannot_enforce_memory_limits(info, enforced):
+    """A classroom's rootless engine on cgroup v1 never OOM-kills: module 01 says so instead of waiting."""
+    from ecsdojo.course.docker_demos import DockerDemo
+
+    client = type("Client", (), {"info": lambda self: info})()
+    assert DockerDemo(client).memory_limits_enforced is enforced

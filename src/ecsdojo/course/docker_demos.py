@@ -26,9 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ecsdojo.runtime.base import owned_labels
+from ecsdojo.runtime.base import NO_MEMORY_LIMITS_NOTE, engine_enforces_limits, owned_labels
 
-__all__ = ["DockerDemo", "ContainerFacts", "Reply", "DemoEvent", "NoDockerEngine", "DemoImageMissing", "DemoTimeout",
+__all__ = ["NO_MEMORY_LIMITS_NOTE", "DockerDemo", "ContainerFacts", "Reply", "DemoEvent", "NoDockerEngine", "DemoImageMissing", "DemoTimeout",
            "facts_from_state", "docker_health_check", "restart_policy", "lifetime_plot", "DEMO_LABEL", "APP_IMAGE"]
 
 APP_IMAGE = "ecsdojo/app:latest"
@@ -187,6 +187,14 @@ class DockerDemo:
         return cls(client, image=image)
 
     # ---- containers --------------------------------------------------------------------------------
+    @property
+    def memory_limits_enforced(self) -> bool:
+        """False on an engine that cannot enforce memory limits (rootless on cgroup v1): no OOM kill there."""
+        try:
+            return engine_enforces_limits(self.client.info())
+        except Exception:  # noqa: BLE001 - an engine that does not answer `info`: assume the usual
+            return True
+
     def run(self, name: str, *, restart: str | None = None, memory_mib: int | None = None,
             health: Mapping[str, Any] | None = None, environment: Mapping[str, str] | None = None,
             wait_ready: bool = True, timeout: float = 20.0) -> Any:

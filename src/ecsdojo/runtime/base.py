@@ -18,6 +18,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -131,11 +132,38 @@ class RuntimeUnavailableError(RuntimeError_):
     """The engine does not answer."""
 
 
+def engine_enforces_limits(info: Mapping[str, Any]) -> bool:
+    """Whether a Docker engine (its `docker info`) can enforce memory and CPU limits.
+
+    A rootless engine on a cgroup v1 host runs without cgroups (cgroup driver "none": "Running in rootless-mode
+    without cgroups"), so a container's memory limit is not enforced and the kernel never OOM-kills it there.
+    https://docs.docker.com/engine/security/rootless/#limiting-resources
+
+    >>> engine_enforces_limits({"SecurityOptions": ["name=rootless"], "CgroupVersion": "1", "CgroupDriver": "none"})
+    False
+    >>> engine_enforces_limits({"SecurityOptions": ["name=seccomp"], "CgroupVersion": "1", "CgroupDriver": "cgroupfs"})
+    True
+    """
+    rootless = any("rootless" in str(option) for option in info.get("SecurityOptions") or [])
+    no_cgroups = info.get("CgroupDriver") == "none" or str(info.get("CgroupVersion")) == "1"
+    return not (rootless and no_cgroups)
+
+
+# What a learner reads where a demo would send /oom to a container whose memory limit the engine cannot enforce.
+NO_MEMORY_LIMITS_NOTE = (
+    "This Docker engine cannot enforce memory limits (a rootless engine on a cgroup v1 host runs without cgroups: "
+    "https://docs.docker.com/engine/security/rootless/#limiting-resources), so the kernel would not kill the "
+    "container at its limit and the demo is skipped here. On an engine that enforces limits (Docker Desktop, a "
+    "rootful engine, or rootless on cgroup v2) the container is OOM-killed: exit code 137, OOMKilled true, and on "
+    "ECS the container's reason is \"OutOfMemoryError: Container killed due to memory usage\".")
+
+
 class Runtime(ABC):
     """The interface every runtime implements. All methods are thread-safe."""
 
     name: str = "abstract"
     simulated: bool = False   # True when containers are not real containers
+    enforces_memory_limits: bool = True   # False: a container over its memory limit is not killed (see above)
 
     @abstractmethod
     def start(self, spec: ContainerSpec) -> ContainerState:

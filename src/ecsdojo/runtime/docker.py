@@ -37,6 +37,7 @@ from ecsdojo.runtime.base import (
     RuntimeError_,
     RuntimeEvent,
     RuntimeUnavailableError,
+    engine_enforces_limits,
 )
 
 log = logging.getLogger(__name__)
@@ -220,6 +221,10 @@ class DockerRuntime(Runtime):
         except Exception as error:  # noqa: BLE001 - any failure here means "no engine"
             raise RuntimeUnavailableError(f"the Docker engine does not answer: {error}") from error
         self.client.api.timeout = timeout_s
+        try:
+            self.enforces_memory_limits = engine_enforces_limits(self.client.info())
+        except Exception:  # noqa: BLE001 - an engine that answers ping but not info: assume the usual
+            self.enforces_memory_limits = True
         self._lock = threading.Lock()
         self._pull_failures: dict[str, float] = {}     # image -> when its last pull failed (monotonic)
         self._closed = False
