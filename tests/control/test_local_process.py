@@ -58,3 +58,23 @@ def test_network_bindings_report_the_loopback_address_ports_are_published_on(loc
 
     binding = wait_for(bindings, timeout=30, message="the task's network bindings")[0]
     assert binding["bindIP"] == "127.0.0.1" and binding["containerPort"] == 8080 and binding["hostPort"] > 0
+
+
+def test_a_wait_that_times_out_names_the_stopped_reason_and_the_latest_events(local):
+    """Forensics that speak: not "(last: None)" but the stop code, reason, exit code and events (issue 15)."""
+    from ecsdojo.control.local import WaitTimeoutError
+
+    ecs = local.client("ecs")
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(family="typo", containerDefinitions=[{
+        "name": "web", "image": "ecsdojo/app:no-such-tag", "memory": 128}])
+    ecs.create_service(cluster="c", serviceName="s", taskDefinition="typo", desiredCount=1, launchType="EC2")
+    wait_for(lambda: [t for t in local.tasks("c", include_stopped=True) if t.last_status == "STOPPED"],
+             timeout=30, message="a task with a missing image to stop")
+    with pytest.raises(WaitTimeoutError) as raised:
+        local.wait_for_service("c", "s", timeout=1)
+    message = str(raised.value)
+    assert "service s to run 1 task(s): running" in message
+    assert "stopCode TaskFailedToStart" in message and "CannotPullContainerError" in message
+    assert "latest events:" in message and "has started 1 tasks" in message
+    assert "(last: None)" not in message

@@ -191,13 +191,50 @@ class LocalECS:
                          timeout: float = 60.0) -> dict[str, Any]:
         """Wait until the service runs `running` tasks (default: its desiredCount) with none pending."""
         ecs = self.client("ecs")
+        seen: dict[str, Any] = {}
 
         def check():
             body = ecs.describe_services(cluster=cluster, services=[service])["services"][0]
+            seen["body"] = body
             want = body["desiredCount"] if running is None else running
             return body if body["runningCount"] == want and body["pendingCount"] == 0 else None
 
-        return self.wait_for(check, timeout=timeout, describe=f"service {service} to run its tasks")
+        try:
+            return self.wait_for(check, timeout=timeout, describe=f"service {service} to run its tasks")
+        except WaitTimeoutError:
+            raise WaitTimeoutError(self.service_forensics(cluster, service, seen.get("body"), timeout=timeout,
+                                                          running=running)) from None
+
+    def service_forensics(self, cluster: str, service: str, body: dict[str, Any] | None = None, *,
+                          timeout: float | None = None, running: int | None = None) -> str:
+        """Why a service is not where it should be, in the words a learner would look up: its counts, the
+        newest stopped task's stop code, reason and exit codes, and the service's latest events."""
+        lines = []
+        waited = f"timed out after {timeout:.0f}s waiting for " if timeout is not None else ""
+        if body is None:
+            lines.append(f"{waited}service {service} in cluster {cluster}: not described yet")
+        else:
+            want = body["desiredCount"] if running is None else running
+            lines.append(f"{waited}service {service} to run {want} task(s): running {body['runningCount']}, "
+                         f"pending {body['pendingCount']}, desired {body['desiredCount']}")
+        stopped = [t for t in self.tasks(cluster, service=service, include_stopped=True)
+                   if t.last_status == "STOPPED"]
+        if stopped:
+            task = stopped[0]           # newest first
+            exits = ", ".join(
+                c.name + (f" exit {c.exit_code}" if c.exit_code is not None else "")
+                + (f" ({c.reason})" if c.reason and c.reason != task.stopped_reason else "")
+                for c in task.containers
+                if c.exit_code is not None or (c.reason and c.reason != task.stopped_reason))
+            lines.append(f"newest stopped task {task.id}: stopCode {task.stop_code}, "
+                         f"stoppedReason {task.stopped_reason!r}" + (f"; {exits}" if exits else "")
+                         + f" ({len(stopped)} stopped in all)")
+        else:
+            lines.append("no task of this service has stopped")
+        events = self.service_events(cluster, service)[:3]      # the API lists events newest first
+        lines.extend(["latest events:"] + [f"  {message}" for message in events] if events
+                     else ["no service events yet"])
+        return "\n".join(lines)
 
     def url(self, load_balancer: str | None = None) -> str:
         """The 127.0.0.1 URL of a load balancer's first listener (the only one when not named)."""

@@ -122,8 +122,13 @@ class ControlPlane:
             key = self.queue.get()
             if key is None:
                 return
+            handler = self._handlers.get(key[0])
+            if handler is None:             # a component that is off (e.g. load_balancers=False): nobody syncs it
+                self.queue.forget(key)
+                self.queue.done(key)
+                continue
             try:
-                self._handlers[key[0]](key)
+                handler(key)
             except Exception:  # noqa: BLE001 - one bad key must not stop the loop
                 log.exception("sync of %s failed; it will be retried", key)
                 self.queue.add_rate_limited(key)
