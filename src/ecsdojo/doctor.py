@@ -1,7 +1,7 @@
 """`dojo doctor`: is this machine ready for the course? One line per check, ✓ or ✗ with a concrete fix.
 
-Exit status 1 only for blocking problems (Python, packages, memory); without a Docker engine the labs still
-run, on simulated containers, and the doctor says so.
+Exit status 1 only for blocking problems (Python, packages, memory, an engine that answers but cannot start
+containers); without a Docker engine the labs still run, on simulated containers, and the doctor says so.
 
 Example::
 
@@ -168,7 +168,7 @@ def check_engine_limits(client) -> CheckOutcome | None:
 def check_container_runs() -> list[CheckOutcome]:
     """Start the demo image through the runtime layer, publish on 127.0.0.1, ask /health, remove it."""
     from ecsdojo import images
-    from ecsdojo.runtime.base import ContainerSpec, PortMapping, RuntimeError_, owned_labels
+    from ecsdojo.runtime.base import ENGINE_FIXES, ContainerSpec, PortMapping, RuntimeError_, owned_labels
     from ecsdojo.runtime.docker import DockerRuntime
 
     runtime = DockerRuntime()
@@ -178,7 +178,9 @@ def check_container_runs() -> list[CheckOutcome]:
     try:
         state = runtime.start(spec)
     except RuntimeError_ as error:
-        return [CheckOutcome("a container runs", False, str(error), "check `docker run hello` works; see `docker info`")]
+        # Blocking: an engine that answers but cannot start containers fails every lab's tasks.
+        return [CheckOutcome("a container runs", False, f"the engine answers but cannot start a container: {error}",
+                             ENGINE_FIXES, blocking=True)]
     try:
         outcomes = [CheckOutcome("a container runs", True, f"{state.name} started")]
         host_port = state.ports.get(8080)

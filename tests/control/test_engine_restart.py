@@ -13,84 +13,21 @@ Needs root, `dockerd` and `ip` (iproute2); skipped without them (failed under DO
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import docker_required, wait_for
+from tests.conftest import wait_for
+from tests.engines import private_engine as engine_for_test
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 BRIDGE_ADDRESS = "10.213.213.1/24"     # the private engine's bridge; nothing is ever sent to it
 
 
-def _need(condition: bool, what: str) -> None:
-    if not condition:
-        if docker_required():
-            pytest.fail(f"the engine-restart test needs {what} (DOJO_REQUIRE_DOCKER=1)")
-        pytest.skip(f"the engine-restart test needs {what}")
-
-
-class PrivateEngine:
-    def __init__(self, root: Path, bridge: str) -> None:
-        self.root, self.bridge = root, bridge
-        self.socket = root / "docker.sock"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.socket}"
-
-    def start(self) -> None:
-        log = (self.root / "dockerd.log").open("a")
-        self.process = subprocess.Popen(
-            ["dockerd", "--host", self.url, "--data-root", str(self.root / "data"),
-             "--exec-root", str(self.root / "exec"), "--pidfile", str(self.root / "docker.pid"),
-             "--bridge", self.bridge, "--iptables=false", "--ip-masq=false"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(self.answers, timeout=60, interval=0.3, message=f"the private dockerd ({self.root / 'dockerd.log'})")
-
-    def answers(self) -> bool:
-        result = subprocess.run(["docker", "--host", self.url, "info", "--format", "{{.ID}}"], capture_output=True,
-                                timeout=20)
-        return result.returncode == 0
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-
 @pytest.fixture
 def private_engine(docker_client, app_image):
-    _need(os.geteuid() == 0, "root")
-    _need(shutil.which("dockerd") is not None and shutil.which("ip") is not None, "dockerd and ip (iproute2)")
-    root = Path(tempfile.mkdtemp(prefix="dojo-engine-", dir="/var/tmp"))     # short: the socket path is short
-    bridge = f"dojoci{os.getpid() % 100000}"
-    subprocess.run(["ip", "link", "add", "name", bridge, "type", "bridge"], check=True)
-    engine = PrivateEngine(root, bridge)
-    try:
-        subprocess.run(["ip", "addr", "add", BRIDGE_ADDRESS, "dev", bridge], check=True)
-        subprocess.run(["ip", "link", "set", bridge, "up"], check=True)
-        engine.start()
-        save = subprocess.Popen(["docker", "save", app_image], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "--host", engine.url, "load"], stdin=save.stdout, check=True, capture_output=True,
-                       timeout=300)
-        save.wait(timeout=60)
+    with engine_for_test(app_image, name="dojoci", address=BRIDGE_ADDRESS) as engine:
         yield engine
-    finally:
-        engine.stop()
-        subprocess.run(["ip", "link", "delete", bridge], capture_output=True)
-        subprocess.run(["rm", "-rf", str(root)], capture_output=True)
 
 
 def test_a_service_heals_after_its_docker_engine_restarts(private_engine):

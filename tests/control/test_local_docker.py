@@ -220,9 +220,13 @@ def test_the_lessons_cli_commands_run_verbatim_against_dojo_up(docker_client, ap
         mine = docker_client.containers.list(sparse=True, filters={
             "label": ["ecsdojo.cluster=my-cluster", f"ecsdojo.owner-pid={up.pid}"], "status": "running"})
         assert len(mine) == 5
-        status = subprocess.run([sys.executable, "-m", "ecsdojo", "status"], env=env, capture_output=True, text=True,
-                                timeout=30)
-        assert "service my-service (my-cluster) ACTIVE: desired 5, running 5" in status.stdout
+        def status() -> str:
+            return subprocess.run([sys.executable, "-m", "ecsdojo", "status"], env=env, capture_output=True,
+                                  text=True, timeout=30).stdout
+
+        # `dojo status` reads the snapshot `dojo up` writes after each change: give it a moment to catch up.
+        wait_for(lambda: "service my-service (my-cluster) ACTIVE: desired 5, running 5" in status(), timeout=20,
+                 interval=0.5, message="dojo status to show 5 running tasks")
     finally:
         os.killpg(up.pid, signal.SIGINT)
         up.wait(timeout=60)

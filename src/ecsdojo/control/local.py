@@ -28,8 +28,10 @@ from ecsdojo.control.clock import Clock
 from ecsdojo.control.moto import MotoAdapter
 from ecsdojo.control.plane import ControlPlane
 from ecsdojo.control.store import BALANCERS_KEY
-from ecsdojo.runtime.base import LABEL_MANAGED, Runtime, orphan_filter, owned_labels
+from ecsdojo.runtime.base import (LABEL_MANAGED, ContainerSpec, PortMapping, Runtime, orphan_filter,
+                                  owned_labels)
 
+PREFLIGHT_IMAGE = "ecsdojo/app:latest"   # the labs' image: LocalECS starts it once to see the engine can run it
 LISTENER_WAIT_S = 5.0      # how long `url()` waits for a listener created a moment ago to be served
 
 
@@ -84,6 +86,7 @@ class LocalECS:
             else:
                 self.runtime = detect_runtime(self._runtime_choice)
             self.swept_orphans = sweep_orphans(self.runtime)
+            self._preflight()
             self.moto = MotoServer(port=self._port, region=self.region).start()
             stack.callback(self.moto.stop)
             adapter = MotoAdapter(region=self.region)
@@ -118,6 +121,19 @@ class LocalECS:
         self._stack = stack
         self._stopped = False
         return self
+
+    def _preflight(self) -> None:
+        """Say at once when the engine answers but cannot start containers (every task would fail)."""
+        from ecsdojo.runtime import ENGINE_FIXES, EngineCannotRunContainersError
+
+        spec = ContainerSpec(name=f"ecsdojo-{self.session}-preflight", image=PREFLIGHT_IMAGE, command=("true",),
+                             labels=owned_labels(self.session), ports=(PortMapping(8080),))
+        try:
+            self.runtime.preflight(spec)
+        except EngineCannotRunContainersError as error:
+            engine = self.runtime.describe()
+            raise EngineCannotRunContainersError(f"{error.detail}. Every task would fail to start on {engine}: "
+                                                 f"{ENGINE_FIXES}; `dojo doctor` checks it again") from None
 
     def stop(self) -> None:
         if self._stack is not None:

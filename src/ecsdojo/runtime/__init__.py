@@ -28,6 +28,8 @@ from ecsdojo.runtime.base import (
     ContainerStartError,
     ContainerState,
     ContainerStats,
+    ENGINE_FIXES,
+    EngineCannotRunContainersError,
     HealthCheckSpec,
     ImageNotFoundError,
     PortMapping,
@@ -54,7 +56,7 @@ _LAZY = {
 __all__ = sorted([
     "LABEL_CLUSTER", "LABEL_CONTAINER_NAME", "LABEL_MANAGED", "LABEL_OWNER_PID", "LABEL_SESSION",
     "LABEL_TASK_ARN", "ContainerSpec", "ContainerStartError", "ContainerState", "ContainerStats",
-    "HealthCheckSpec", "ImageNotFoundError", "PortMapping", "Runtime", "RuntimeError_", "RuntimeEvent",
+    "ENGINE_FIXES", "EngineCannotRunContainersError", "HealthCheckSpec", "ImageNotFoundError", "PortMapping", "Runtime", "RuntimeError_", "RuntimeEvent",
     "RuntimeUnavailableError", "alive", "orphan_filter", "owned_labels", "detect_runtime",
     "RUNTIME_VARIABLE", *_LAZY,
 ])

@@ -132,6 +132,21 @@ class RuntimeUnavailableError(RuntimeError_):
     """The engine does not answer."""
 
 
+class EngineCannotRunContainersError(RuntimeError_):
+    """The engine answers but cannot start a container (no bridge network, a broken OCI runtime, ...): every
+    task would fail the same way, so LocalECS refuses to start and `dojo doctor` reports it as blocking."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"the Docker engine answers but cannot start a container: {detail}")
+
+
+ENGINE_FIXES = ("read the engine's log (`journalctl -u docker`, or dockerd's own output) for the cause; "
+                "restarting the engine (`sudo systemctl restart docker`, or start dockerd again) recreates its "
+                "default bridge network; meanwhile the labs run on simulated containers with "
+                "DOJO_RUNTIME=process (no network or registry needed)")
+
+
 def engine_enforces_limits(info: Mapping[str, Any]) -> bool:
     """Whether a Docker engine (its `docker info`) can enforce memory and CPU limits.
 
@@ -204,6 +219,10 @@ class Runtime(ABC):
     def logs(self, container_id: str, *, tail: int = 100) -> str:
         """The last `tail` lines the container wrote to stdout and stderr ("" when gone or unknown)."""
         return ""
+
+    def preflight(self, spec: ContainerSpec) -> None:
+        """Check that this runtime can start a container like `spec` at all; raises
+        EngineCannotRunContainersError when it cannot. Runtimes that always can (simulated ones) do nothing."""
 
     def sweep(self, labels: Mapping[str, str]) -> int:
         """Remove every container carrying `labels`; returns how many."""

@@ -30,6 +30,7 @@ from ecsdojo.runtime.base import (
     ContainerStartError,
     ContainerState,
     ContainerStats,
+    EngineCannotRunContainersError,
     HealthCheckSpec,
     ImageNotFoundError,
     PortMapping,  # noqa: F401 - used in the docstring examples
@@ -321,6 +322,28 @@ class DockerRuntime(Runtime):
                 raise ContainerStartError(str(error.explanation or error)) from error
             container.reload()
             return container_state(container.attrs)
+
+    _engines_that_ran: set[str] = set()     # engine IDs a preflight container ran on, in this process
+
+    def preflight(self, spec: ContainerSpec) -> None:
+        """Start and remove one short container like `spec` (once per engine and process): an engine that
+        answers but cannot start containers is said at once, not as a task that never starts a minute later.
+        A missing image is not the engine's fault: the tasks report it (CannotPullContainerError)."""
+        try:
+            engine_id = str(self.client.info().get("ID") or id(self.client))
+        except Exception:  # noqa: BLE001 - the start below tells what is wrong
+            engine_id = str(id(self.client))
+        if engine_id in self._engines_that_ran or not self.image_exists(spec.image):
+            return
+        try:
+            state = self.start(spec)
+        except ContainerStartError as error:
+            raise EngineCannotRunContainersError(str(error).removeprefix("CannotStartContainerError: ")) from error
+        except ImageNotFoundError:
+            return
+        with contextlib.suppress(RuntimeError_):
+            self.remove(state.id)
+        self._engines_that_ran.add(engine_id)
 
     def stop(self, container_id: str, *, timeout_s: float = 30.0) -> None:
         with self._engine():
