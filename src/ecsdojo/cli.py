@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "ecsdojo.images",          # images build|list
     "ecsdojo.lab",             # lab
     "ecsdojo.control.cli",     # up, down, status
+    "ecsdojo.control.logs_tail",  # logs tail (AWS CLI v2's `aws logs tail`)
     "ecsdojo.labs",            # verify (terminal labs)
     "ecsdojo.grading.cli",     # release, grade, progress, bench grade
     "ecsdojo.quiz.cli",        # quiz, drill

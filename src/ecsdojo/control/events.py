@@ -21,7 +21,8 @@ from dataclasses import dataclass
 __all__ = [
     "TASK_FAILED_TO_START", "ESSENTIAL_CONTAINER_EXITED", "USER_INITIATED", "SERVICE_SCHEDULER_INITIATED",
     "StopReason", "STOP_ESSENTIAL_EXITED", "STOP_FAILED_HEALTH_CHECKS", "USER_STOP_REASON", "stop_by_user", "stop_for_scaling",
-    "stop_failed_elb_health_checks", "stop_failed_to_start", "OOM_REASON", "CONTAINER_REMOVED_REASON",
+    "stop_failed_elb_health_checks", "stop_failed_to_start", "LOG_GROUP_MISSING", "log_group_missing_reason",
+    "OOM_REASON", "CONTAINER_REMOVED_REASON",
     "task_list", "service_started_tasks", "service_stopped_tasks", "service_task_failed_health_checks",
     "service_task_failed_elb_health_checks", "service_unable_to_place", "service_unable_to_start_consistently",
     "service_steady_state", "service_deployment_completed", "service_deployment_failed", "service_rolling_back",
@@ -68,6 +69,23 @@ def stop_failed_elb_health_checks(load_balancer_name: str) -> StopReason:
 def stop_failed_to_start(runtime_reason: str) -> StopReason:
     """The runtime's own reason (CannotPullContainerError: ..., CannotStartContainerError: ...)."""
     return StopReason(TASK_FAILED_TO_START, runtime_reason)
+
+
+LOG_GROUP_MISSING = ("failed to initialize logging driver: failed to create Cloudwatch log stream: "
+                     "ResourceNotFoundException: The specified log group does not exist.")
+
+
+def log_group_missing_reason(launch_type: str) -> str:
+    """A container whose awslogs group does not exist (and no awslogs-create-group) cannot start.
+
+    Fargate: "ResourceInitializationError: failed to initialize logging driver: <reason>" (Amazon ECS Developer
+    Guide, "Stopped tasks error codes", docs.aws.amazon.com/AmazonECS/latest/userguide/stopped-task-error-codes.html).
+    EC2: Docker's awslogs driver refuses to create the container; the text after the prefix is Docker's error as
+    users report it (observed, not documented by AWS; e.g. github.com/Rayraegah/terraform-aws-hasura/issues/25).
+    """
+    if launch_type == "FARGATE":
+        return f"ResourceInitializationError: {LOG_GROUP_MISSING}"
+    return f"CannotStartContainerError: Error response from daemon: {LOG_GROUP_MISSING}"
 
 
 # ---- service events (newest first in describe_services) --------------------------------------------------------

@@ -26,9 +26,11 @@ from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
 from ecsdojo.control.ecs.api import EcsApi
 from ecsdojo.control.ecs.services import ServiceReconciler
+from ecsdojo.control.ecs.logs import LogShipper
 from ecsdojo.control.ecs.tasks import TaskReconciler
 from ecsdojo.control.launcher import Launcher
 from ecsdojo.control.moto.ecs import MotoAdapter
+from ecsdojo.control.moto.logs import MotoLogs
 from ecsdojo.control.queue import WorkQueue
 from ecsdojo.control.store import ObservedState, task_key
 from ecsdojo.runtime.base import LABEL_TASK_ARN, Runtime, RuntimeEvent
@@ -65,8 +67,9 @@ class ControlPlane:
         self.queue = WorkQueue()
         self.store = ObservedState(writer=adapter, queue=self.queue, clock=clock, lock=adapter.lock)
         self.launcher = Launcher(store=self.store, creator=adapter, clock=clock)
+        self.logs = LogShipper(sink=MotoLogs(), runtime=runtime, queue=self.queue, default_region=adapter.region)
         self.task_reconciler = TaskReconciler(store=self.store, launcher=self.launcher, desired=adapter,
-                                              runtime=runtime, clock=clock, labels=labels)
+                                              runtime=runtime, clock=clock, labels=labels, logs=self.logs)
         self.service_reconciler = ServiceReconciler(store=self.store, launcher=self.launcher, desired=adapter,
                                                     clock=clock, queue=self.queue)
         self.api = EcsApi(store=self.store, launcher=self.launcher, desired=adapter, clock=clock,
@@ -75,6 +78,7 @@ class ControlPlane:
             "task": lambda key: self.task_reconciler.sync(key[1]),
             "service": lambda key: self.service_reconciler.sync(key[1], key[2]),
             "resync": self._resync,
+            "logs": self.logs.sync_key,
         }
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

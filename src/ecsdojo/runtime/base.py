@@ -220,6 +220,11 @@ class Runtime(ABC):
         """The last `tail` lines the container wrote to stdout and stderr ("" when gone or unknown)."""
         return ""
 
+    def log_events(self, container_id: str, *, since: float | None = None) -> list[tuple[float, str]]:
+        """The lines the container wrote to stdout and stderr after `since` (epoch seconds; all when None), each
+        with the time it was written, oldest first ([] when gone or unknown). What a log driver ships."""
+        return []
+
     def preflight(self, spec: ContainerSpec) -> None:
         """Check that this runtime can start a container like `spec` at all; raises
         EngineCannotRunContainersError when it cannot. Runtimes that always can (simulated ones) do nothing."""

@@ -420,6 +420,28 @@ class DockerRuntime(Runtime):
                 return ""
             return container.logs(tail=tail).decode(errors="replace")
 
+    def log_events(self, container_id: str, *, since: float | None = None) -> list[tuple[float, str]]:
+        """Docker's own timestamps (RFC 3339, nanoseconds) with each line; `since` is passed to the engine and
+        the lines at or before it are dropped here (the engine rounds it)."""
+        with self._engine():
+            container = self._managed(container_id)
+            if container is None:
+                return []
+            try:
+                raw = container.logs(timestamps=True, since=since) if since else container.logs(timestamps=True)
+            except self._errors.NotFound:
+                return []
+        events = []
+        for line in raw.decode(errors="replace").splitlines():
+            stamp, _, text = line.partition(" ")
+            moment = parse_docker_time(stamp)
+            if moment is None:
+                continue
+            at = moment.timestamp()
+            if since is None or at > since:
+                events.append((at, text))
+        return events
+
     # ----- events -----
 
     def watch(self, callback: Callable[[RuntimeEvent], None], stop: threading.Event) -> threading.Thread:

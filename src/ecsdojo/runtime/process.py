@@ -262,7 +262,7 @@ class _Container:
     started_monotonic: float = 0.0
     finished_at: datetime | None = None
     exited: threading.Event = field(default_factory=threading.Event)
-    logs: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LOG_LINES))
+    logs: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LOG_LINES))  # (time, line)
 
     def state(self) -> ContainerState:
         return ContainerState(id=self.id, name=self.spec.name, image=self.spec.image,
@@ -408,7 +408,7 @@ class ProcessRuntime(Runtime):
         assert record.popen is not None and record.popen.stdout is not None
         with contextlib.suppress(Exception):
             for line in record.popen.stdout:
-                record.logs.append(line.decode(errors="replace").rstrip("\n"))
+                record.logs.append((time.time(), line.decode(errors="replace").rstrip("\n")))
 
     def _wait_for_exit(self, record: _Container) -> None:
         assert record.popen is not None
@@ -588,8 +588,14 @@ class ProcessRuntime(Runtime):
         record = self._get(container_id)
         if record is None:
             return ""
-        lines = list(record.logs)[-tail:] if tail > 0 else []
+        lines = [line for _, line in list(record.logs)[-tail:]] if tail > 0 else []
         return "\n".join(lines) + ("\n" if lines else "")
+
+    def log_events(self, container_id: str, *, since: float | None = None) -> list[tuple[float, str]]:
+        record = self._get(container_id)
+        if record is None:
+            return []
+        return [(at, line) for at, line in list(record.logs) if since is None or at > since]
 
     # ----- events -----
 

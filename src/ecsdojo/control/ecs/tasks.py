@@ -24,6 +24,7 @@ from typing import Protocol
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
+from ecsdojo.control.ecs.logs import LogShipper
 from ecsdojo.control.launcher import Launcher
 from ecsdojo.control.moto.views import TaskDefinitionView
 from ecsdojo.control.specs import container_specs
@@ -52,7 +53,8 @@ def container_reason(state: ContainerState | None) -> str | None:
 
 class TaskReconciler:
     def __init__(self, *, store: ObservedState, launcher: Launcher, desired: TaskDefinitionReader, runtime: Runtime,
-                 clock: Clock, labels: Mapping[str, str]) -> None:
+                 clock: Clock, labels: Mapping[str, str], logs: LogShipper | None = None) -> None:
+        self.logs = logs                    # the awslogs driver (control/ecs/logs.py); None: no log shipping
         self.store = store
         self.launcher = launcher
         self.desired = desired
@@ -86,7 +88,11 @@ class TaskReconciler:
                                 service=task.service)
         started: list[ContainerState] = []
         failure: RuntimeError_ | None = None
-        for spec in specs:
+        blocked = self.logs.prepare(task, definition) if self.logs is not None else None   # a missing log group
+        for container, spec in zip(task.containers, specs):
+            if blocked is not None and blocked[0] == container.name:
+                failure = RuntimeError_(blocked[1])
+                break
             try:
                 started.append(self.runtime.start(spec))
             except RuntimeError_ as error:
@@ -114,6 +120,8 @@ class TaskReconciler:
         if failure is not None:
             self._stop(task)
             return
+        if self.logs is not None:
+            self.logs.track(task, definition)
         with store.lock:
             store.task_changed(task)
 
@@ -173,6 +181,8 @@ class TaskReconciler:
             except RuntimeError_ as error:   # the engine went away: the resync will look again
                 log.warning("stopping %s failed: %s", runtime_id, error)
         finals = {c.name: self.runtime.inspect(c.runtime_id) if c.runtime_id else None for c in task.containers}
+        if self.logs is not None:
+            self.logs.flush(task)           # a stopped task's last lines stay readable in its log stream
         with store.lock:
             for container in task.containers:
                 state = finals.get(container.name)
