@@ -11,6 +11,8 @@ import ast
 import io
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -222,3 +224,12 @@ def test_does_the_terminal_read_an_answer_that_scores(name, make_question):
                           "allowed_seconds": None}
     assert kind.score(question, answer).correct, (typed, answer, out.getvalue())
     assert kind.ask(question, Terminal(io.StringIO("skip\n"), io.StringIO()), layout) is SKIP
+
+
+def test_does_the_terminal_load_every_type_without_importing_ipywidgets():
+    """Each type's module defines its widget, yet `dojo quiz` (and every `dojo` command, which loads the quiz
+    commands) must not pay for importing ipywidgets: view.widgets imports it on first use."""
+    code = ("import sys, io; from ecsdojo.quiz import cli, drill; from ecsdojo.quiz.types import REGISTRY; "
+            "from ecsdojo.quiz.bank import load_banks; load_banks(); "
+            "assert REGISTRY and 'ipywidgets' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True)

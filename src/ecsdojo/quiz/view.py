@@ -11,13 +11,23 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import ipywidgets as widgets
-from traitlets import TraitError
-
 from ecsdojo.progress_store import QuizAnswer
 from ecsdojo.quiz.model import Question, arrange
 from ecsdojo.quiz.outcome import AnswerInvalid, Outcome
 from ecsdojo.quiz.outcome import clock as _clock
+
+
+class _LazyWidgets:
+    """``ipywidgets``, imported on first use. Every question type's module defines its widget, and the
+    terminal (``dojo quiz``, ``dojo drill``, and so every ``dojo`` command, which loads the quiz commands)
+    loads those modules without ever showing a widget: importing ipywidgets up front cost it ~0.3 s."""
+
+    def __getattr__(self, name: str) -> Any:
+        import ipywidgets
+        return getattr(ipywidgets, name)
+
+
+widgets: Any = _LazyWidgets()
 
 def as_html(text: str) -> str:
     """Escape text for an HTML widget; `code` spans and line breaks are kept."""
@@ -164,6 +174,8 @@ class QuestionView:
     def restore(self, saved: QuizAnswer) -> bool:
         """Show a saved answer again, with its feedback (not saved a second time). False when the
         saved answer no longer fits the question (the bank changed)."""
+        from traitlets import TraitError        # loaded with ipywidgets, which shows this view
+
         try:
             self.select(saved.answer)
             outcome = self.kind.score(self.question, saved.answer)

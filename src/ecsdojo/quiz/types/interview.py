@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import ipywidgets as widgets
-
 from ecsdojo.quiz.model import Arrangement, FieldReader, Question
 from ecsdojo.quiz.outcome import AnswerInvalid, Outcome
 from ecsdojo.quiz.outcome import clock as _clock
 from ecsdojo.quiz.terminal import SKIP, Terminal, numbers
 from ecsdojo.quiz.types.base import QuestionType
-from ecsdojo.quiz.view import QuestionView, as_html
+from ecsdojo.quiz.view import QuestionView, as_html, widgets
 
 INTERVIEW_PASS_RATING = 3      # a self-rating of 3 or more counts as a correct interview answer
 RATING_GUIDE = ("0 = nothing useful", "1 = wrong, the model answer was news", "2 = wrong, but close",

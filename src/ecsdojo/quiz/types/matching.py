@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import ipywidgets as widgets
-
 from ecsdojo.quiz.model import Arrangement, FieldReader, Pair, Question, kind_of
 from ecsdojo.quiz.outcome import AnswerInvalid, Outcome, verdict
 from ecsdojo.quiz.terminal import Terminal
 from ecsdojo.quiz.types.base import QuestionType
-from ecsdojo.quiz.view import QuestionView, as_html
+from ecsdojo.quiz.view import QuestionView, as_html, widgets
 
 
 # ---- schema -------------------------------------------------------------------------------------

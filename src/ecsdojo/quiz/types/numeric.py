@@ -6,13 +6,11 @@ import math
 import re
 from typing import Any
 
-import ipywidgets as widgets
-
 from ecsdojo.quiz.model import Arrangement, FieldReader, Question
 from ecsdojo.quiz.outcome import AnswerInvalid, Outcome, verdict
 from ecsdojo.quiz.terminal import Terminal
 from ecsdojo.quiz.types.base import QuestionType
-from ecsdojo.quiz.view import QuestionView
+from ecsdojo.quiz.view import QuestionView, widgets
 
 
 # ---- schema -------------------------------------------------------------------------------------

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets as widgets
-
 from ecsdojo.quiz.model import Arrangement, FieldReader, Question
 from ecsdojo.quiz.outcome import AnswerInvalid, Outcome, verdict
 from ecsdojo.quiz.terminal import Terminal, numbers
 from ecsdojo.quiz.types.base import QuestionType, read_options
-from ecsdojo.quiz.view import QuestionView
+from ecsdojo.quiz.view import QuestionView, widgets
 
 
 # ---- schema -------------------------------------------------------------------------------------
