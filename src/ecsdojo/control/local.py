@@ -277,10 +277,12 @@ class LocalECS:
         except WaitTimeoutError:
             return None
 
-    def create_load_balancer(self, name: str, *, port: int = 8080, health_path: str = "/health",
-                             interval_s: int = 5, healthy_threshold: int = 2) -> str:
-        """An ALB with an HTTP target group and a forwarding listener, through the elbv2 API (as a learner
-        would create them); returns the target group ARN for a service's `loadBalancers`.
+    def create_load_balancer(self, name: str, *, port: int = 8080, listener_port: int | None = None,
+                             health_path: str = "/health", interval_s: int = 5, healthy_threshold: int = 2) -> str:
+        """An ALB with an HTTP target group `NAME-tg` on `port` and a forwarding listener on `listener_port`
+        (default: `port`), through the elbv2 API (as a learner would create them); returns the target group
+        ARN for a service's `loadBalancers`. The listener is served on 127.0.0.1:`listener_port` when that port
+        is free and unprivileged, else on a free port: `url(NAME)` says which.
 
         Example::
 
@@ -295,7 +297,8 @@ class LocalECS:
         group = elbv2.create_target_group(Name=f"{name}-tg"[:32], Protocol="HTTP", Port=port, VpcId=vpc,
                                           HealthCheckPath=health_path, HealthCheckIntervalSeconds=interval_s,
                                           HealthyThresholdCount=healthy_threshold)["TargetGroups"][0]
-        elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=port,
+        elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP",
+                              Port=port if listener_port is None else listener_port,
                               DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroupArn"]}])
         if self.plane is not None:
             self.plane.enqueue(BALANCERS_KEY)       # served now, not at the next periodic look
@@ -325,13 +328,14 @@ class LocalECS:
     def create_service_behind_load_balancer(self, *, cluster: str, service: str, task_definition: str,
                                             container_name: str, container_port: int = 8080,
                                             load_balancer: str | None = None, port: int = 8080,
-                                            desired_count: int = 2, health_path: str = "/health",
-                                            wait: bool = True, timeout: float = 60.0,
-                                            **service_options: Any) -> str:
-        """A load balancer listening on 127.0.0.1:`port` (its target group health-checking `health_path`) and
-        an EC2 service of `desired_count` tasks registered in it; waits (unless wait=False) until the tasks
-        run and their targets are healthy; returns the load balancer's URL. The cluster and the task definition
-        must exist; `service_options` go to create_service (deploymentConfiguration, ...).
+                                            listener_port: int | None = None, desired_count: int = 2,
+                                            health_path: str = "/health", wait: bool = True,
+                                            timeout: float = 60.0, **service_options: Any) -> str:
+        """A load balancer (default name `SERVICE-lb`, see create_load_balancer: target group on `port`,
+        listener on `listener_port`, default `port`, health-checking `health_path`) and an EC2 service of
+        `desired_count` tasks registered in it; waits (unless wait=False) until the tasks run and their
+        targets are healthy; returns the load balancer's URL. The cluster and the task definition must exist;
+        `service_options` go to create_service (deploymentConfiguration, ...).
 
         Example::
 
@@ -339,7 +343,7 @@ class LocalECS:
                                                             container_name="web", port=8080)
         """
         name = load_balancer or f"{service}-lb"
-        group = self.create_load_balancer(name, port=port, health_path=health_path)
+        group = self.create_load_balancer(name, port=port, listener_port=listener_port, health_path=health_path)
         self.client("ecs").create_service(
             cluster=cluster, serviceName=service, taskDefinition=task_definition, desiredCount=desired_count,
             launchType=service_options.pop("launchType", "EC2"),

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from ecsdojo.quiz.bank import mentions
+from ecsdojo.quiz.model import mentions
 
 __all__ = ["Workload", "Finding", "ManifestReport", "grade_manifest", "parse_quantity", "BadQuantity",
            "BadTaskDefinition", "KEY_POINTS", "KeyPointReport", "interview_key_points", "control_plane_sketch"]

@@ -1,4 +1,6 @@
-"""Question banks: the schema, loading with line numbers, and validation.
+"""Question banks: the common schema, loading with line numbers, and validation.
+
+Each question type's own fields are read by its module in ``ecsdojo.quiz.types`` (the one registry).
 
 A bank is one YAML file in ``quizzes/`` (schema: ``quizzes/README.md``). Loading never stops at the
 first problem: every issue is collected as a :class:`BankIssue` naming the file, the line, the question
@@ -25,7 +27,10 @@ from urllib.parse import urlsplit
 
 import yaml
 
-QUESTION_TYPES = ("single", "multiple", "true_false", "ordering", "matching", "numeric", "short", "interview")
+from ecsdojo.quiz.model import (Arrangement, BankIssue, FieldPath, FieldReader, Option, Pair, Question,  # noqa: F401
+                                arrange, kind_of, mentions, normalize_text)
+from ecsdojo.quiz.types import QUESTION_TYPES, REGISTRY  # noqa: F401 (QUESTION_TYPES re-exported)
+
 DIFFICULTIES = ("easy", "medium", "hard")
 
 # Hosts whose pages count as official documentation (a host matches itself and its subdomains).
@@ -39,81 +44,14 @@ OFFICIAL_DOC_HOSTS = (
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 COMMON_FIELDS = ("id", "type", "topic", "difficulty", "prompt", "explanation", "sources", "hint")
-TYPE_FIELDS = {
-    "single": ("options",),
-    "multiple": ("options",),
-    "true_false": ("answer", "feedback_true", "feedback_false"),
-    "ordering": ("items",),
-    "matching": ("pairs",),
-    "numeric": ("answer", "tolerance", "unit"),
-    "short": ("keywords", "min_keywords", "model_answer"),
-    "interview": ("model_answer", "rubric", "minutes"),
-}
+# The fields each type adds to the common ones, as the type registry (ecsdojo.quiz.types) says;
+# validation reads the registry itself, this is for callers that want the table.
+TYPE_FIELDS = {name: kind.fields for name, kind in REGISTRY.items()}
 BANK_FIELDS = ("title", "questions")
 BANK_SUFFIXES = (".yaml", ".yml")
 
 
 # ---- value types ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Option:
-    """One choice of a ``single`` or ``multiple`` question."""
-    text: str
-    correct: bool
-    feedback: str | None = None
-
-
-@dataclass(frozen=True)
-class Pair:
-    """One pair of a ``matching`` question: ``left`` is matched to ``right``."""
-    left: str
-    right: str
-
-
-@dataclass(frozen=True)
-class Question:
-    """One validated question. Fields a type does not use keep their defaults."""
-    id: str
-    type: str
-    topic: str
-    difficulty: str
-    prompt: str
-    explanation: str
-    sources: tuple[str, ...]
-    bank: str
-    file: Path
-    line: int
-    hint: str | None = None
-    options: tuple[Option, ...] = ()
-    answer: Any = None                       # bool (true_false) or float (numeric)
-    feedback_true: str | None = None
-    feedback_false: str | None = None
-    items: tuple[str, ...] = ()
-    pairs: tuple[Pair, ...] = ()
-    tolerance: float = 0.0
-    unit: str | None = None
-    keywords: tuple[tuple[str, ...], ...] = ()
-    min_keywords: int = 0
-    model_answer: str | None = None
-    rubric: tuple[str, ...] = ()
-    minutes: float | None = None
-
-
-@dataclass(frozen=True)
-class BankIssue:
-    """One problem in a bank file. ``str(issue)`` is ``FILE:LINE: [ID] FIELD: MESSAGE``."""
-    file: Path
-    line: int | None
-    question_id: str | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file.name}:{self.line}" if self.line else self.file.name
-        who = f" [{self.question_id}]" if self.question_id else ""
-        what = f" {self.field}:" if self.field else ""
-        return f"{where}:{who}{what} {self.message}"
-
 
 @dataclass(frozen=True)
 class Bank:
@@ -191,7 +129,6 @@ def bank_files(directory: Path) -> list[Path]:
 
 # ---- reading YAML with line numbers -----------------------------------------------------------
 
-FieldPath = tuple[str | int, ...]
 
 
 @dataclass
@@ -294,102 +231,6 @@ def _index(node: yaml.Node, path: FieldPath, document: _Document) -> None:
 
 # ---- validation -------------------------------------------------------------------------------
 
-class _QuestionReader:
-    """Reads one question's fields, recording an issue for every field that breaks the schema."""
-
-    def __init__(self, raw: dict, index: int, document: _Document, file: Path, issues: list[BankIssue]) -> None:
-        self.raw = raw
-        self.base: FieldPath = ("questions", index)
-        self.document = document
-        self.file = file
-        self.issues = issues
-        self.errors = 0
-        ident = raw.get("id")
-        self.qid = ident if isinstance(ident, str) and ident else f"question #{index + 1}"
-
-    def error(self, field_path: Sequence[str | int], message: str) -> None:
-        self.errors += 1
-        line = self.document.line((*self.base, *field_path))
-        self.issues.append(BankIssue(self.file, line, self.qid, _field_name(field_path), message))
-
-    def text(self, value: Any, path: Sequence[str | int], *, required: bool = True) -> str | None:
-        """A text field. Unquoted scalars are taken as written (``No`` stays "No", ``80`` stays "80")."""
-        if value is None:
-            if required:
-                self.error(path, "missing (needs text)")
-            return None
-        if isinstance(value, (bool, int, float)):
-            value = self.document.scalars.get((*self.base, *path), str(value))
-        if not isinstance(value, str):
-            self.error(path, f"must be text, not {_kind(value)}")
-            return None
-        if not value.strip():
-            if required:
-                self.error(path, "must not be empty")
-            return None
-        return value.strip()
-
-    def number(self, value: Any, path: Sequence[str | int]) -> float | None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.error(path, f"must be a number, not {_kind(value)}")
-            return None
-        return float(value)
-
-    def boolean(self, value: Any, path: Sequence[str | int]) -> bool | None:
-        if not isinstance(value, bool):
-            self.error(path, f"must be true or false, not {_kind(value)}")
-            return None
-        return value
-
-    def items_list(self, value: Any, path: Sequence[str | int], *, minimum: int) -> list | None:
-        if value is None:
-            self.error(path, "missing (needs a list)")
-            return None
-        if not isinstance(value, list):
-            self.error(path, f"must be a list, not {_kind(value)}")
-            return None
-        if len(value) < minimum:
-            self.error(path, f"needs at least {_count(minimum, 'entry', 'entries')}, has {len(value)}")
-            return None
-        return value
-
-    def text_list(self, value: Any, path: Sequence[str | int], *, minimum: int, unique: bool) -> tuple[str, ...] | None:
-        entries = self.items_list(value, path, minimum=minimum)
-        if entries is None:
-            return None
-        texts = [self.text(entry, (*path, i)) for i, entry in enumerate(entries)]
-        if any(t is None for t in texts):
-            return None
-        if unique:
-            self.no_repeats(texts, path)
-        return tuple(texts)
-
-    def no_repeats(self, texts: Sequence[str], path: Sequence[str | int]) -> None:
-        seen: set[str] = set()
-        for i, text in enumerate(texts):
-            if text in seen:
-                self.error((*path, i), f"repeats {text!r}")
-            seen.add(text)
-
-
-def _field_name(path: Sequence[str | int]) -> str | None:
-    name = ""
-    for part in path:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name or None
-
-
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list",
-            dict: "a mapping"}.get(type(value), type(value).__name__)
-
-
 def is_official_doc(url: str) -> bool:
     """Whether a URL points at official AWS, Docker or Kubernetes documentation (see OFFICIAL_DOC_HOSTS)."""
     host = (urlsplit(url).hostname or "").lower()
@@ -401,9 +242,9 @@ def _read_question(raw: Any, index: int, *, bank: str, file: Path, document: _Do
     if not isinstance(raw, dict):
         line = document.line(("questions", index))
         issues.append(BankIssue(file, line, f"question #{index + 1}", None,
-                                f"must be a mapping of fields, not {_kind(raw)}"))
+                                f"must be a mapping of fields, not {kind_of(raw)}"))
         return None
-    r = _QuestionReader(raw, index, document, file, issues)
+    r = FieldReader(raw, index, document, file, issues)
 
     ident = raw.get("id")
     if ident is None:
@@ -411,8 +252,8 @@ def _read_question(raw: Any, index: int, *, bank: str, file: Path, document: _Do
     elif not isinstance(ident, str) or not ID_PATTERN.match(ident):
         r.error(("id",), f"{ident!r} must be lowercase letters, digits and dashes (e.g. task-role-1)")
     qtype = raw.get("type")
-    if qtype not in QUESTION_TYPES:
-        r.error(("type",), f"{qtype!r} is not one of {', '.join(QUESTION_TYPES)}"
+    if qtype not in REGISTRY:
+        r.error(("type",), f"{qtype!r} is not one of {', '.join(REGISTRY)}"
                 if qtype is not None else "missing")
         qtype = None
     topic = r.text(raw.get("topic"), ("topic",))
@@ -429,17 +270,18 @@ def _read_question(raw: Any, index: int, *, bank: str, file: Path, document: _Do
         if key_path[:2] == r.base:
             r.error(key_path[2:], f"appears more than once (line {line}); YAML keeps only the last")
 
-    known = set(COMMON_FIELDS) | (set(TYPE_FIELDS[qtype]) if qtype else set().union(*TYPE_FIELDS.values()))
+    type_fields = {name: kind.fields for name, kind in REGISTRY.items()}
+    known = set(COMMON_FIELDS) | (set(type_fields[qtype]) if qtype else set().union(*type_fields.values()))
     for key in raw:
         if key not in known:
-            used_by = [t for t, fields in TYPE_FIELDS.items() if key in fields]
+            used_by = [t for t, fields in type_fields.items() if key in fields]
             detail = (f"is not used by type {qtype} (it belongs to {', '.join(used_by)})" if used_by
                       else "is not a field of the schema (see quizzes/README.md)")
             r.error((str(key),), detail)
 
     specific: dict[str, Any] = {}
     if qtype:
-        specific = _TYPE_READERS[qtype](r, raw)
+        specific = REGISTRY[qtype].read(r, raw)
     if r.errors:
         return None
     return Question(id=ident, type=qtype, topic=topic, difficulty=difficulty, prompt=prompt,
@@ -447,7 +289,7 @@ def _read_question(raw: Any, index: int, *, bank: str, file: Path, document: _Do
                     line=document.line(("questions", index)) or 0, **specific)
 
 
-def _read_sources(r: _QuestionReader, value: Any) -> tuple[str, ...]:
+def _read_sources(r: FieldReader, value: Any) -> tuple[str, ...]:
     urls = r.text_list(value, ("sources",), minimum=1, unique=False)
     if urls is None:
         return ()
@@ -460,146 +302,6 @@ def _read_sources(r: _QuestionReader, value: Any) -> tuple[str, ...]:
                 f"{', '.join(OFFICIAL_DOC_HOSTS)})")
     return urls
 
-
-def _read_options(r: _QuestionReader, raw: dict) -> tuple[Option, ...] | None:
-    entries = r.items_list(raw.get("options"), ("options",), minimum=2)
-    if entries is None:
-        return None
-    options = []
-    for i, entry in enumerate(entries):
-        path = ("options", i)
-        if not isinstance(entry, dict):
-            r.error(path, f"must be a mapping with text and correct, not {_kind(entry)}")
-            continue
-        for key in entry:
-            if key not in ("text", "correct", "feedback"):
-                r.error((*path, str(key)), "is not a field of an option (text, correct, feedback)")
-        text = r.text(entry.get("text"), (*path, "text"))
-        correct = r.boolean(entry.get("correct"), (*path, "correct")) if "correct" in entry else None
-        if "correct" not in entry:
-            r.error((*path, "correct"), "missing (true or false)")
-        feedback = r.text(entry.get("feedback"), (*path, "feedback"), required=False)
-        if text is not None and correct is not None:
-            options.append(Option(text, correct, feedback))
-    if len(options) != len(entries):
-        return None
-    r.no_repeats([o.text for o in options], ("options",))
-    return tuple(options)
-
-
-def _read_single(r: _QuestionReader, raw: dict) -> dict:
-    options = _read_options(r, raw)
-    if options is not None:
-        right = sum(o.correct for o in options)
-        if right != 1:
-            r.error(("options",), f"exactly one option must be correct, found {right}")
-    return {"options": options or ()}
-
-
-def _read_multiple(r: _QuestionReader, raw: dict) -> dict:
-    options = _read_options(r, raw)
-    if options is not None and not any(o.correct for o in options):
-        r.error(("options",), "at least one option must be correct, found none")
-    return {"options": options or ()}
-
-
-def _read_true_false(r: _QuestionReader, raw: dict) -> dict:
-    answer = r.boolean(raw.get("answer"), ("answer",)) if "answer" in raw else None
-    if "answer" not in raw:
-        r.error(("answer",), "missing (true or false)")
-    return {"answer": answer,
-            "feedback_true": r.text(raw.get("feedback_true"), ("feedback_true",), required=False),
-            "feedback_false": r.text(raw.get("feedback_false"), ("feedback_false",), required=False)}
-
-
-def _read_ordering(r: _QuestionReader, raw: dict) -> dict:
-    return {"items": r.text_list(raw.get("items"), ("items",), minimum=2, unique=True) or ()}
-
-
-def _read_matching(r: _QuestionReader, raw: dict) -> dict:
-    entries = r.items_list(raw.get("pairs"), ("pairs",), minimum=2)
-    if entries is None:
-        return {}
-    pairs = []
-    for i, entry in enumerate(entries):
-        path = ("pairs", i)
-        if not isinstance(entry, dict):
-            r.error(path, f"must be a mapping with left and right, not {_kind(entry)}")
-            continue
-        for key in entry:
-            if key not in ("left", "right"):
-                r.error((*path, str(key)), "is not a field of a pair (left, right)")
-        left = r.text(entry.get("left"), (*path, "left"))
-        right = r.text(entry.get("right"), (*path, "right"))
-        if left is not None and right is not None:
-            pairs.append(Pair(left, right))
-    if len(pairs) == len(entries):
-        r.no_repeats([p.left for p in pairs], ("pairs",))
-        r.no_repeats([p.right for p in pairs], ("pairs",))
-    return {"pairs": tuple(pairs)}
-
-
-def _read_numeric(r: _QuestionReader, raw: dict) -> dict:
-    answer = r.number(raw.get("answer"), ("answer",))
-    tolerance = 0.0
-    if "tolerance" in raw:
-        tolerance = r.number(raw["tolerance"], ("tolerance",))
-        if tolerance is not None and tolerance < 0:
-            r.error(("tolerance",), f"must be 0 or more, not {tolerance:g}")
-    return {"answer": answer, "tolerance": tolerance or 0.0,
-            "unit": r.text(raw.get("unit"), ("unit",), required=False)}
-
-
-def _read_short(r: _QuestionReader, raw: dict) -> dict:
-    entries = r.items_list(raw.get("keywords"), ("keywords",), minimum=1)
-    concepts: list[tuple[str, ...]] = []
-    if entries is not None:
-        for i, entry in enumerate(entries):
-            if isinstance(entry, list):
-                spellings = r.text_list(entry, ("keywords", i), minimum=1, unique=False)
-            else:   # a single spelling is a concept with one accepted spelling
-                spelling = r.text(entry, ("keywords", i))
-                spellings = (spelling,) if spelling is not None else None
-            if spellings is not None:
-                concepts.append(spellings)
-    minimum = len(concepts)
-    if "min_keywords" in raw:
-        value = raw["min_keywords"]
-        if isinstance(value, bool) or not isinstance(value, int):
-            r.error(("min_keywords",), f"must be a whole number, not {_kind(value)}")
-        elif entries is not None and not 1 <= value <= len(entries):
-            r.error(("min_keywords",), f"must be between 1 and the number of keywords ({len(entries)}), not {value}")
-        else:
-            minimum = value
-    for i, concept in enumerate(concepts):
-        for spelling in concept:
-            if not normalize_text(spelling):
-                r.error(("keywords", i), f"{spelling!r} has no letters or digits to match")
-    model_answer = r.text(raw.get("model_answer"), ("model_answer",))
-    if model_answer and concepts and not r.errors:
-        missing = [concept[0] for concept in concepts if not any(mentions(model_answer, s) for s in concept)]
-        if len(concepts) - len(missing) < minimum:
-            r.error(("model_answer",), f"mentions only {len(concepts) - len(missing)} of the keywords "
-                    f"({minimum} needed to pass), so it would fail its own scoring; missing: {', '.join(missing)}")
-    return {"keywords": tuple(concepts), "min_keywords": minimum, "model_answer": model_answer}
-
-
-def _read_interview(r: _QuestionReader, raw: dict) -> dict:
-    minutes = None
-    if "minutes" in raw:
-        minutes = r.number(raw["minutes"], ("minutes",))
-        if minutes is not None and minutes <= 0:
-            r.error(("minutes",), f"must be more than 0, not {minutes:g}")
-    return {"model_answer": r.text(raw.get("model_answer"), ("model_answer",)),
-            "rubric": r.text_list(raw.get("rubric"), ("rubric",), minimum=1, unique=True) or (),
-            "minutes": minutes}
-
-
-_TYPE_READERS = {
-    "single": _read_single, "multiple": _read_multiple, "true_false": _read_true_false,
-    "ordering": _read_ordering, "matching": _read_matching, "numeric": _read_numeric,
-    "short": _read_short, "interview": _read_interview,
-}
 
 
 # ---- loading ----------------------------------------------------------------------------------
@@ -627,7 +329,7 @@ def load_bank(path: str | os.PathLike) -> Bank:
                                                      f"is not valid YAML: {problem}"),))
     data = document.data
     if not isinstance(data, dict):
-        problem = f"must be a mapping with title and questions, not {_kind(data)}"
+        problem = f"must be a mapping with title and questions, not {kind_of(data)}"
         return Bank(name, name, path, (), (BankIssue(path, 1, None, None, problem),))
     for key_path, line in document.duplicates:
         if len(key_path) == 1:
@@ -702,21 +404,6 @@ def find_bank(name: str, directory: str | os.PathLike | None = None) -> Bank:
     raise BankNotFound(name, directory, available)
 
 
-# ---- keyword matching (what "accepted spellings" of a short answer's keywords means) -------------
-
-def normalize_text(text: str) -> str:
-    """Lower case, punctuation and dashes turned into single spaces: "Task-Role's" -> "task role s"."""
-    return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
-
-
-def mentions(text: str, spelling: str) -> bool:
-    """Whether ``text`` mentions ``spelling`` as whole words (case, punctuation and a plural s ignored)."""
-    wanted = normalize_text(spelling)
-    if not wanted:
-        return False
-    return re.search(rf"(?<!\w){re.escape(wanted)}(?:s|es)?(?!\w)", normalize_text(text)) is not None
-
-
 # ---- choosing and arranging questions ---------------------------------------------------------
 
 def _as_set(value: str | Iterable[str] | None) -> set[str] | None:
@@ -743,29 +430,3 @@ def matching_questions(questions: Sequence[Question], *, topic: str | Iterable[s
     if seed is not None:
         random.Random(seed).shuffle(chosen)
     return chosen[:n] if n is not None else chosen
-
-
-@dataclass(frozen=True)
-class Arrangement:
-    """How one question is shown: options, items and right-hand sides in their shuffled order."""
-    options: tuple[Option, ...] = ()
-    items: tuple[str, ...] = ()            # ordering: the starting (shuffled) order
-    lefts: tuple[str, ...] = ()
-    rights: tuple[str, ...] = ()
-
-
-def arrange(question: Question, *, seed: int | None = None) -> Arrangement:
-    """Shuffle a question's choices, deterministically for a given seed and question id (so the
-    widget and the terminal show the same order, and a re-run shows the same order again)."""
-    rng = random.Random(f"{seed}:{question.id}")
-    options = list(question.options)
-    rng.shuffle(options)
-    items = list(question.items)
-    if len(items) > 1:
-        rng.shuffle(items)
-        if items == list(question.items):      # never start in the right order
-            items = items[1:] + items[:1]
-    lefts = [p.left for p in question.pairs]
-    rights = [p.right for p in question.pairs]
-    rng.shuffle(rights)
-    return Arrangement(tuple(options), tuple(items), tuple(lefts), tuple(rights))

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TextIO
 
 from ecsdojo.progress_store import ProgressStore, ProgressStoreError
-from ecsdojo.quiz.bank import (DIFFICULTIES, OFFICIAL_DOC_HOSTS, QUESTION_TYPES, BankNotFound, BankSet,
-                               BanksFolderNotFound, find_bank, load_banks, matching_questions)
+from ecsdojo.quiz.bank import (DIFFICULTIES, OFFICIAL_DOC_HOSTS, BankNotFound, BankSet, BanksFolderNotFound,
+                               find_bank, load_banks, matching_questions)
 from ecsdojo.quiz.drill import run_drill, run_quiz
+from ecsdojo.quiz.types import REGISTRY
 
 
 def register(commands) -> None:
@@ -57,11 +58,11 @@ def check_banks(banks: BankSet, *, out: TextIO) -> int:
     for bank in banks.banks:
         kinds = Counter(q.type for q in bank.questions)
         by_type.update(kinds)
-        listing = ", ".join(f"{t} {kinds[t]}" for t in QUESTION_TYPES if kinds[t])
+        listing = ", ".join(f"{t} {kinds[t]}" for t in REGISTRY if kinds[t])
         errors = errors_by_file.get(bank.path, 0)
         print(f"  {bank.name:<{width}}  {len(bank.questions):>3} question(s)"
               + (f"  [{errors} error(s)]" if errors else "") + (f"  {listing}" if listing else ""), file=out)
-    print("  by type: " + (", ".join(f"{t} {by_type[t]}" for t in QUESTION_TYPES if by_type[t]) or "none"),
+    print("  by type: " + (", ".join(f"{t} {by_type[t]}" for t in REGISTRY if by_type[t]) or "none"),
           file=out)
     if not banks.banks:
         print(f"error: no bank files (*.yaml) in {banks.directory}", file=out)

@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
-import sys
-import textwrap
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -32,16 +29,19 @@ from typing import Any, TextIO
 
 from ecsdojo.progress_store import ProgressStore, ReviewCard
 from ecsdojo.quiz.bank import BankSet, Question, arrange, matching_questions
-from ecsdojo.quiz.scoring import Outcome, score_answer
+from ecsdojo.quiz.outcome import Outcome
+from ecsdojo.quiz.terminal import SKIP, EndOfInput, QuitRequested, Terminal  # noqa: F401 (re-exported)
+from ecsdojo.quiz.types import REGISTRY, interview_types, question_type
+from ecsdojo.quiz.types.interview import RATING_GUIDE  # noqa: F401 (re-exported)
 
 DAY = 86400.0
 INITIAL_EASE = 2.5
 MINIMUM_EASE = 1.3
 PASSING_RATING = 3
-INTERVIEW_TYPES = ("interview", "short")
-DEFAULT_MINUTES = {"interview": 5.0, "short": 2.0}
-RATING_GUIDE = ("0 = nothing useful", "1 = wrong, the model answer was news", "2 = wrong, but close",
-                "3 = the main points, with effort", "4 = good, small gaps", "5 = as good as the model answer")
+# The types a mock interview asks, and their default minutes (each type's ``interview_minutes``; the
+# functions below ask the registry itself).
+INTERVIEW_TYPES = interview_types()
+DEFAULT_MINUTES = {name: REGISTRY[name].interview_minutes for name in INTERVIEW_TYPES}
 
 
 # ---- SM-2 ---------------------------------------------------------------------------------------
@@ -128,7 +128,7 @@ def interview_questions(banks: BankSet, store: ProgressStore, *, topics: str | I
     """Questions for a mock interview (types interview and short): never-seen and due ones first,
     shuffled by ``seed`` within each group."""
     now = time.time() if now is None else now
-    pool = banks.questions(topic=topics, types=INTERVIEW_TYPES)
+    pool = banks.questions(topic=topics, types=interview_types())
     rng = random.Random(seed)
     fresh, later = [], []
     for question in pool:
@@ -144,7 +144,7 @@ def allowed_minutes(question: Question, minutes: float | None) -> float:
     else 5 (interview) or 2 (short)."""
     if minutes is not None:
         return float(minutes)
-    return question.minutes or DEFAULT_MINUTES.get(question.type, 5.0)
+    return question.minutes or question_type(question.type).interview_minutes or 5.0
 
 
 def next_due_text(store: ProgressStore, *, now: float | None = None) -> str:
@@ -169,198 +169,17 @@ def _in(seconds: float) -> str:
 
 # ---- the terminal -------------------------------------------------------------------------------
 
-class EndOfInput(Exception):
-    """Standard input ended (EOF): the session stops, keeping what was answered."""
-
-
-class QuitRequested(Exception):
-    """The learner typed ``quit``."""
-
-
-SKIP = object()
-
-
-class Terminal:
-    """Questions on a text stream. Works with piped input: the answer read is echoed when the input is
-    not a terminal, so a transcript reads naturally."""
-
-    def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None, *, width: int = 88) -> None:
-        self.stdin = stdin if stdin is not None else sys.stdin
-        self.stdout = stdout if stdout is not None else sys.stdout
-        self.width = width
-        isatty = getattr(self.stdin, "isatty", None)
-        self.echo = not (isatty() if callable(isatty) else False)
-
-    def say(self, text: str = "", *, indent: str = "") -> None:
-        for paragraph in str(text).split("\n"):
-            wrapped = textwrap.fill(paragraph, self.width, initial_indent=indent, subsequent_indent=indent + "  ",
-                                    break_long_words=False, break_on_hyphens=False) if paragraph else ""
-            print(wrapped, file=self.stdout)
-        self.stdout.flush()
-
-    def read_line(self, prompt: str) -> str:
-        self.stdout.write(prompt)
-        self.stdout.flush()
-        line = self.stdin.readline()
-        if line == "":
-            self.stdout.write("\n")
-            raise EndOfInput()
-        line = line.rstrip("\r\n")
-        if self.echo:
-            self.stdout.write(line + "\n")
-        return line
-
-    def ask(self, prompt: str, question: Question, parse: Callable[[str], Any], *, usage: str) -> Any:
-        """Read until ``parse`` accepts a line; ``hint``, ``skip`` and ``quit`` work at every prompt."""
-        while True:
-            line = self.read_line(prompt).strip()
-            command = line.casefold()
-            if command == "quit":
-                raise QuitRequested()
-            if command == "skip":
-                return SKIP
-            if command == "hint":
-                self.say(f"Hint: {question.hint}" if question.hint else "No hint for this one.")
-                continue
-            try:
-                value = parse(line)
-            except ValueError:
-                value = None
-            if value is not None:
-                return value
-            self.say(f"Please answer with {usage} (or hint, skip, quit).")
-
-    def read_paragraph(self, prompt: str, question: Question) -> Any:
-        """Lines up to an empty line (or a line with a single dot); ``hint``, ``skip`` and ``quit``
-        work as the first line."""
-        self.say(prompt)
-        lines: list[str] = []
-        while True:
-            line = self.read_line("> ")
-            command = line.strip().casefold()
-            if command in ("", "."):
-                if lines:
-                    return "\n".join(lines)
-                continue
-            if not lines and command == "quit":
-                raise QuitRequested()
-            if not lines and command == "skip":
-                return SKIP
-            if not lines and command == "hint":
-                self.say(f"Hint: {question.hint}" if question.hint else "No hint for this one.")
-                continue
-            lines.append(line)
-
-
-def _numbers(line: str, count: int) -> list[int] | None:
-    parts = line.replace(",", " ").split()
-    if not parts or not all(p.isdigit() for p in parts):
-        return None
-    values = [int(p) for p in parts]
-    return values if all(1 <= v <= count for v in values) else None
-
-
 def ask_answer(question: Question, term: Terminal, *, seed: int | None = None) -> Any:
-    """Show one question and read an answer (see :mod:`ecsdojo.quiz.scoring` for the shapes).
+    """Show one question and read an answer (its type's ``ask``; the shapes are in each type's module).
     Returns ``SKIP`` when skipped. Interview answers come without a rating: see :func:`ask_rating`."""
-    layout = arrange(question, seed=seed)
-    kind = question.type
-    if kind == "single":
-        for i, option in enumerate(layout.options, 1):
-            term.say(f"{i}) {option.text}", indent="  ")
-
-        def one(line: str) -> str | None:
-            values = _numbers(line, len(layout.options))
-            return layout.options[values[0] - 1].text if values and len(values) == 1 else None
-        return term.ask("Your answer (number): ", question, one, usage=f"one number from 1 to {len(layout.options)}")
-    if kind == "multiple":
-        for i, option in enumerate(layout.options, 1):
-            term.say(f"{i}) {option.text}", indent="  ")
-
-        def several(line: str) -> list[str] | None:
-            values = _numbers(line, len(layout.options))
-            if not values:
-                return None
-            chosen = {layout.options[v - 1].text for v in values}
-            return [o.text for o in question.options if o.text in chosen]      # in bank order
-        return term.ask("Your answer (all that apply, e.g. 1 3): ", question, several,
-                        usage=f"numbers from 1 to {len(layout.options)}")
-    if kind == "true_false":
-        def truth(line: str) -> bool | None:
-            return {"t": True, "true": True, "y": True, "yes": True,
-                    "f": False, "false": False, "n": False, "no": False}.get(line.casefold())
-        return term.ask("True or false? (t/f): ", question, truth, usage="t or f")
-    if kind == "ordering":
-        for i, item in enumerate(layout.items, 1):
-            term.say(f"{i}) {item}", indent="  ")
-
-        def order(line: str) -> list[str] | None:
-            values = _numbers(line, len(layout.items))
-            if not values or sorted(values) != list(range(1, len(layout.items) + 1)):
-                return None
-            return [layout.items[v - 1] for v in values]
-        return term.ask("The numbers in the right order (e.g. 2 1 3): ", question, order,
-                        usage=f"each number from 1 to {len(layout.items)} once")
-    if kind == "matching":
-        letters = "abcdefghijklmnopqrstuvwxyz"[:len(layout.rights)]
-        for i, left in enumerate(layout.lefts, 1):
-            term.say(f"{i}) {left}", indent="  ")
-        for letter, right in zip(letters, layout.rights):
-            term.say(f"{letter}) {right}", indent="  ")
-
-        def match(line: str) -> dict | None:
-            text = line.casefold()
-            if any(ch.isdigit() for ch in text):
-                found = re.findall(r"(\d+)\s*[-:=)]?\s*([a-z])", text)
-                chosen = {int(n): c for n, c in found}
-                if sorted(chosen) != list(range(1, len(layout.lefts) + 1)):
-                    return None
-                picks = [chosen[i] for i in range(1, len(layout.lefts) + 1)]
-            else:
-                picks = [c for c in text if c.isalpha()]
-            if len(picks) != len(layout.lefts) or any(c not in letters for c in picks):
-                return None
-            return {left: layout.rights[letters.index(c)] for left, c in zip(layout.lefts, picks)}
-        return term.ask("For 1, 2, ... the letter of the match (e.g. b a c): ", question, match,
-                        usage=f"{len(layout.lefts)} letters from a to {letters[-1]}")
-    if kind == "numeric":
-        def number(line: str) -> float | None:
-            found = re.match(r"^\s*([-+]?\d+(?:\.\d+)?)", line)
-            return float(found.group(1)) if found else None
-        unit = f" ({question.unit})" if question.unit else ""
-        return term.ask(f"Your answer{unit}: ", question, number, usage="a number")
-    if kind == "short":
-        return term.ask("Your answer (one line): ", question, lambda line: line or None, usage="some text")
-    if kind == "interview":
-        return term.read_paragraph("Your answer (end with an empty line):", question)
-    raise ValueError(f"unknown question type {kind!r}")
+    return question_type(question.type).ask(question, term, arrange(question, seed=seed))
 
 
 def ask_rating(question: Question, term: Terminal, *, text: str, seconds: float | None = None,
-               allowed_seconds: float | None = None) -> dict:
-    """Show the model answer and rubric of an interview question; read the rubric ticks and a 0..5 rating."""
-    term.say(f"Model answer: {question.model_answer}")
-    term.say("Rubric:")
-    for i, point in enumerate(question.rubric, 1):
-        term.say(f"{i}) {point}", indent="  ")
-
-    def ticks(line: str) -> list[int] | None:
-        if line.casefold() in ("", "none", "0"):
-            return []
-        if line.casefold() == "all":
-            return list(range(1, len(question.rubric) + 1))
-        return _numbers(line, len(question.rubric))
-    made = term.ask("Which points did your answer make? (e.g. 1 3, all, none): ", question, ticks,
-                    usage=f"numbers from 1 to {len(question.rubric)}, all or none")
-    made = [] if made is SKIP else made
-    term.say("Rate your answer: " + "; ".join(RATING_GUIDE))
-    rating = term.ask("Rating (0-5): ", question,
-                      lambda line: int(line) if line.isdigit() and 0 <= int(line) <= 5 else None,
-                      usage="a whole number from 0 to 5")
-    if rating is SKIP:
-        return SKIP
-    return {"text": text, "rubric": [i in made for i in range(1, len(question.rubric) + 1)], "rating": rating,
-            "seconds": seconds, "allowed_seconds": allowed_seconds}
+               allowed_seconds: float | None = None) -> Any:
+    """For a self-rated type (interview): show the model answer and rubric; read the ticks and a 0..5 rating."""
+    return question_type(question.type).rate(question, term, text=text, seconds=seconds,
+                                             allowed_seconds=allowed_seconds)
 
 
 @dataclass
@@ -397,16 +216,17 @@ def _answer_one(question: Question, term: Terminal, *, store: ProgressStore, see
         term.say("Skipped.")
         return None
     seconds = monotonic() - started
-    if question.type == "interview":
-        answer = ask_rating(question, term, text=answer, seconds=round(seconds, 1) if allowed else None,
-                            allowed_seconds=allowed)
+    kind = question_type(question.type)
+    if kind.self_rated:
+        answer = kind.rate(question, term, text=answer, seconds=round(seconds, 1) if allowed else None,
+                           allowed_seconds=allowed)
         if answer is SKIP:
             term.say("Skipped.")
             return None
     elif allowed is not None and seconds > allowed:
         term.say(f"Over time by {int(seconds - allowed)} s.")
-    outcome = score_answer(question, answer)
-    _show(term, outcome, model_answer_shown=question.type == "interview")
+    outcome = kind.score(question, answer)
+    _show(term, outcome, model_answer_shown=kind.self_rated)
     record_result(store, question, answer, outcome, now=clock())
     return outcome
 

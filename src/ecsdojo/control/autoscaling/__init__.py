@@ -23,7 +23,7 @@ the target's policies and scheduled actions; describe_scaling_activities and des
 (missing from moto) answer, through boto3 and the AWS CLI (`dojo up`) alike; a learner's own
 set_alarm_state triggers the alarm's actions too.
 
-The parts: `alarms` (alarm rules, `evaluate_alarm`), `policies` (targets, target tracking, step scaling),
+The parts: `alarm_spec` (an alarm's definition, `AlarmSpec`), `alarms` (alarm rules, `evaluate_alarm`), `policies` (targets, target tracking, step scaling),
 `decisions` (cooldowns, combining, `decide_scaling`, activities), `schedule` and `cron` (scheduled actions),
 `history` (alarm history, the timeline), `evaluator` (AlarmEvaluator), `reconciler` (ScalingReconciler),
 `engine` (AutoScaling and its loop). Times: `EcsTime` (control/metrics.py). API timestamps stay real; the timeline's times are ECS seconds, so
