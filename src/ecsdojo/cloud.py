@@ -101,7 +101,8 @@ def make_client(service: str, endpoint_url: str, *, region: str = REGION, config
     client = session.client(service, endpoint_url=endpoint_url, region_name=region,
                             aws_access_key_id=FAKE_ACCESS_KEY_ID, aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
                             config=Config(proxies={}, retries={"max_attempts": 2, "mode": "standard"},
-                                          connect_timeout=5, read_timeout=60).merge(config or Config()))
+                                          connect_timeout=5, read_timeout=60, inject_host_prefix=False)
+                            .merge(config or Config()))
     client.meta.events.register_first("before-send", _refuse_non_loopback)
     return client
 
@@ -116,6 +117,9 @@ def cli_environment(endpoint_url: str, *, region: str = REGION,
         "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
         "AWS_DEFAULT_REGION": region,
+        # Some operations prepend a host prefix to the endpoint (StartLiveTail: "stream-"), which would turn
+        # 127.0.0.1 into a host that does not resolve; botocore's own switch turns that off.
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         "NO_PROXY": no_proxy,
         "no_proxy": no_proxy,
     }

@@ -225,3 +225,23 @@ def test_a_real_containers_stdout_reaches_its_log_stream(docker_client, app_imag
         tailed = subprocess.run([DOJO, "logs", "tail", "/ecs/web", "--endpoint-url", local.endpoint_url],
                                 capture_output=True, text=True, timeout=60)
         assert f" {stream} " in tailed.stdout and "exiting with code 4" in tailed.stdout
+
+
+def test_start_live_tail_works_from_boto3_and_the_aws_cli(local):
+    """StartLiveTail's "stream-" host prefix would turn 127.0.0.1 into a name that does not resolve: the course
+    turns botocore's host-prefix injection off (AWS_DISABLE_HOST_PREFIX_INJECTION, inject_host_prefix)."""
+    import os
+
+    logs = local.client("logs")
+    logs.create_log_group(logGroupName="/ecs/live")
+    logs.create_log_stream(logGroupName="/ecs/live", logStreamName="ecs/web/1")
+    logs.put_log_events(logGroupName="/ecs/live", logStreamName="ecs/web/1",
+                        logEvents=[{"timestamp": int(time.time() * 1000), "message": "live line"}])
+    group_arn = "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/live"
+    stream = logs.start_live_tail(logGroupIdentifiers=[group_arn])["responseStream"]
+    results = [r["message"] for event in stream for r in event.get("sessionUpdate", {}).get("sessionResults", [])]
+    assert results == ["live line"]
+    cli = subprocess.run([sys.executable, "-m", "awscli", "logs", "start-live-tail", "--log-group-identifiers",
+                          group_arn], env={**os.environ, **local.cli_environment()}, capture_output=True, text=True,
+                         timeout=60)
+    assert cli.returncode == 0 and "live line" in cli.stdout, cli.stderr
