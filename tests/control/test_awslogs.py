@@ -148,7 +148,9 @@ def run_and_read_logs(local):
     register(ecs, "web", AWSLOGS)
     arn = ecs.run_task(cluster="c", taskDefinition="web", launchType="EC2")["tasks"][0]["taskArn"]
     stream = f"ecs/web/{arn.rsplit('/', 1)[-1]}"
-    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == ["/ecs/web"]
+    # awslogs-create-group: the group is made when the task's containers start (not at RunTask).
+    wait_for(lambda: [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == ["/ecs/web"],
+             timeout=30, message="the log group made by awslogs-create-group")
     started = wait_for(lambda: [m for m in stream_messages(logs, "/ecs/web", stream) if "listening on" in m],
                        timeout=30, message="the app's first line in its log stream")
     assert started[0].startswith("ecsdojo-app ")

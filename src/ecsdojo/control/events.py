@@ -22,6 +22,7 @@ __all__ = [
     "TASK_FAILED_TO_START", "ESSENTIAL_CONTAINER_EXITED", "USER_INITIATED", "SERVICE_SCHEDULER_INITIATED",
     "StopReason", "STOP_ESSENTIAL_EXITED", "STOP_FAILED_HEALTH_CHECKS", "USER_STOP_REASON", "stop_by_user", "stop_for_scaling",
     "stop_failed_elb_health_checks", "stop_failed_to_start", "LOG_GROUP_MISSING", "log_group_missing_reason",
+    "SECRETS_PREFIX", "secrets_unavailable_reason",
     "OOM_REASON", "CONTAINER_REMOVED_REASON",
     "task_list", "service_started_tasks", "service_stopped_tasks", "service_task_failed_health_checks",
     "service_task_failed_elb_health_checks", "service_unable_to_place", "service_unable_to_start_consistently",
@@ -69,6 +70,23 @@ def stop_failed_elb_health_checks(load_balancer_name: str) -> StopReason:
 def stop_failed_to_start(runtime_reason: str) -> StopReason:
     """The runtime's own reason (CannotPullContainerError: ..., CannotStartContainerError: ...)."""
     return StopReason(TASK_FAILED_TO_START, runtime_reason)
+
+
+SECRETS_PREFIX = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "
+
+
+def secrets_unavailable_reason(source: str, detail: str) -> str:
+    """A task whose `secrets` cannot be read does not start (stop code TaskFailedToStart).
+
+    Worded as the AWS Knowledge Center quotes the agent ("How do I troubleshoot the 'unable to pull secrets or
+    registry auth' error in Amazon ECS?", repost.aws/knowledge-center/ecs-unable-to-pull-secrets), e.g.
+    "...unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret ARN
+    from secrets manager: ResourceNotFoundException: Secrets Manager can't find the specified secret.". The
+    Parameter Store form ("unable to retrieve secrets from ssm: ... invalid parameters: NAME") is observed
+    wording, not verified against an AWS page. `source` is "asm" or "ssm"; `detail` the AWS error.
+    """
+    what = "secret from asm" if source == "asm" else "secrets from ssm"
+    return f"{SECRETS_PREFIX}unable to retrieve {what}: service call has been retried 1 time(s): {detail}"
 
 
 LOG_GROUP_MISSING = ("failed to initialize logging driver: failed to create Cloudwatch log stream: "

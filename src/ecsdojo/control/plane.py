@@ -31,6 +31,7 @@ from ecsdojo.control.ecs.tasks import TaskReconciler
 from ecsdojo.control.launcher import Launcher
 from ecsdojo.control.moto.ecs import MotoAdapter
 from ecsdojo.control.moto.logs import MotoLogs
+from ecsdojo.control.moto.secrets import read_secret
 from ecsdojo.control.queue import WorkQueue
 from ecsdojo.control.store import ObservedState, task_key
 from ecsdojo.runtime.base import LABEL_TASK_ARN, Runtime, RuntimeEvent
@@ -69,7 +70,8 @@ class ControlPlane:
         self.launcher = Launcher(store=self.store, creator=adapter, clock=clock)
         self.logs = LogShipper(sink=MotoLogs(), runtime=runtime, queue=self.queue, default_region=adapter.region)
         self.task_reconciler = TaskReconciler(store=self.store, launcher=self.launcher, desired=adapter,
-                                              runtime=runtime, clock=clock, labels=labels, logs=self.logs)
+                                              runtime=runtime, clock=clock, labels=labels, logs=self.logs,
+                                              secrets=read_secret, region=adapter.region)
         self.service_reconciler = ServiceReconciler(store=self.store, launcher=self.launcher, desired=adapter,
                                                     clock=clock, queue=self.queue)
         self.api = EcsApi(store=self.store, launcher=self.launcher, desired=adapter, clock=clock,

@@ -390,9 +390,10 @@ class ProcessRuntime(Runtime):
             record.health = "starting" if spec.health_check else None
             self._containers[record.id] = record
             state = record.state()
-        threading.Thread(target=self._read_output, args=(record,), name=f"ecsdojo-logs-{spec.name}",
-                         daemon=True).start()
-        threading.Thread(target=self._wait_for_exit, args=(record,), name=f"ecsdojo-wait-{spec.name}",
+        reader = threading.Thread(target=self._read_output, args=(record,), name=f"ecsdojo-logs-{spec.name}",
+                                  daemon=True)
+        reader.start()
+        threading.Thread(target=self._wait_for_exit, args=(record, reader), name=f"ecsdojo-wait-{spec.name}",
                          daemon=True).start()
         if spec.health_check is not None:
             threading.Thread(target=self._health_loop, args=(record, spec.health_check),
@@ -410,9 +411,11 @@ class ProcessRuntime(Runtime):
             for line in record.popen.stdout:
                 record.logs.append((time.time(), line.decode(errors="replace").rstrip("\n")))
 
-    def _wait_for_exit(self, record: _Container) -> None:
+    def _wait_for_exit(self, record: _Container, reader: threading.Thread | None = None) -> None:
         assert record.popen is not None
         returncode = record.popen.wait()
+        if reader is not None:      # the last lines are read before anyone hears of the exit (a log driver ships
+            reader.join(timeout=2)  # them at stop); a grandchild holding the pipe open cannot delay it for long
         with self._lock:
             record.status = "exited"
             record.exit_code = exit_code_of(returncode)

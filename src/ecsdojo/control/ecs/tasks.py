@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -25,6 +26,7 @@ from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
 from ecsdojo.control.ecs.logs import LogShipper
+from ecsdojo.control.ecs.secrets import SecretReader, secret_environments
 from ecsdojo.control.launcher import Launcher
 from ecsdojo.control.moto.views import TaskDefinitionView
 from ecsdojo.control.specs import container_specs
@@ -53,8 +55,11 @@ def container_reason(state: ContainerState | None) -> str | None:
 
 class TaskReconciler:
     def __init__(self, *, store: ObservedState, launcher: Launcher, desired: TaskDefinitionReader, runtime: Runtime,
-                 clock: Clock, labels: Mapping[str, str], logs: LogShipper | None = None) -> None:
+                 clock: Clock, labels: Mapping[str, str], logs: LogShipper | None = None,
+                 secrets: SecretReader | None = None, region: str = "us-east-1") -> None:
         self.logs = logs                    # the awslogs driver (control/ecs/logs.py); None: no log shipping
+        self.secrets = secrets              # reads `secrets[].valueFrom` (control/ecs/secrets.py); None: not read
+        self.region = region
         self.store = store
         self.launcher = launcher
         self.desired = desired
@@ -88,7 +93,13 @@ class TaskReconciler:
                                 service=task.service)
         started: list[ContainerState] = []
         failure: RuntimeError_ | None = None
-        blocked = self.logs.prepare(task, definition) if self.logs is not None else None   # a missing log group
+        blocked = None
+        if self.secrets is not None:       # secrets first: the agent resolves them before it creates containers
+            environments, blocked = secret_environments(definition, region=self.region, read=self.secrets)
+            specs = [replace(spec, environment={**spec.environment, **environments.get(container.name, {})})
+                     for container, spec in zip(task.containers, specs)]
+        if blocked is None and self.logs is not None:
+            blocked = self.logs.prepare(task, definition)      # a missing log group
         for container, spec in zip(task.containers, specs):
             if blocked is not None and blocked[0] == container.name:
                 failure = RuntimeError_(blocked[1])
