@@ -53,7 +53,7 @@ def test_clients_reach_only_moto_despite_real_looking_credentials(realistic_cred
         ecs = moto.client("ecs")
         arn = ecs.create_cluster(clusterName="my-cluster")["cluster"]["clusterArn"]
         assert arn == f"arn:aws:ecs:{cloud.REGION}:{cloud.ACCOUNT_ID}:cluster/my-cluster"
-        assert ecs.list_clusters()["clusterArns"] == [arn]
+        assert arn in ecs.list_clusters()["clusterArns"]      # (moto is shared in-process: others may exist)
     assert outbound_connections, "the test did not observe the client's connections"
     assert {address[0] for address in outbound_connections} == {"127.0.0.1"}
 
