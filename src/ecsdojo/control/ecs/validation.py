@@ -76,24 +76,32 @@ def check_task_definition_given(params: Mapping[str, Any]) -> str:
     return definition
 
 
-def check_deployment_configuration(params: Mapping[str, Any]) -> None:
-    """minimumHealthyPercent 0..100, maximumPercent ≥ minimumHealthyPercent (when both apply).
+def check_deployment_configuration(params: Mapping[str, Any], *, current_minimum: int = 100,
+                                   current_maximum: int = 200) -> None:
+    """minimumHealthyPercent within 0..100 and maximumPercent not below it.
 
-    The model documents minimumHealthyPercent as "a lower limit on the number of your service's tasks that must
-    remain in the RUNNING state" and maximumPercent as "an upper limit on the number ... in the RUNNING or
-    PENDING state": a lower limit above the upper one cannot be met, and more than 100 % of the desired count
-    cannot stay RUNNING while tasks are replaced."""
+    Values missing from the request are the service's current ones (on create, the model's defaults: 100 and
+    200). The model documents minimumHealthyPercent as "a lower limit on the number of your service's tasks that
+    must remain in the RUNNING state during a deployment" and maximumPercent as "an upper limit on the number of
+    your service's tasks that are allowed in the RUNNING or PENDING state": a lower limit above the upper one
+    cannot be met. The 0..100 range of minimumHealthyPercent is ECS Dojo's reading of "lower limit ... as a
+    percentage of the desiredCount"."""
     configuration = params.get("deploymentConfiguration") or {}
-    minimum, maximum = configuration.get("minimumHealthyPercent"), configuration.get("maximumPercent")
+    minimum = configuration.get("minimumHealthyPercent")
+    maximum = configuration.get("maximumPercent")
     if minimum is not None and (not _is_int(minimum) or not 0 <= minimum <= 100):
         # wording not verified against AWS
         raise InvalidParameterError("minimumHealthyPercent must be between 0 and 100.")
     if maximum is not None and (not _is_int(maximum) or maximum < 0):
         # wording not verified against AWS
         raise InvalidParameterError("maximumPercent must be greater than or equal to 0.")
-    if minimum is not None and maximum is not None and maximum < minimum:
+    effective_minimum = current_minimum if minimum is None else minimum
+    effective_maximum = current_maximum if maximum is None else maximum
+    if effective_maximum < effective_minimum:
         # wording not verified against AWS
-        raise InvalidParameterError("maximumPercent must be greater than or equal to minimumHealthyPercent.")
+        raise InvalidParameterError(
+            f"maximumPercent ({effective_maximum}) must be greater than or equal to minimumHealthyPercent "
+            f"({effective_minimum}).")
 
 
 def check_describe_services(params: Mapping[str, Any]) -> None:
