@@ -93,6 +93,29 @@ def test_what_the_api_shows_matches_docker_ps(ecs, local, docker_client):
         assert get_when_ready(f"http://127.0.0.1:{host_port(local, task)}/")["ecs_task_arn"] == task.arn
 
 
+def test_an_image_reference_docker_refuses_stops_the_task_instead_of_retrying_forever(ecs, local, caplog):
+    """Issue 14 item 6: ECS registers `UPPER/Case:tag` (its characters are allowed) and the pull fails; the task
+    goes STOPPED (TaskFailedToStart, CannotPullContainerError), the service says so, nothing logs a traceback."""
+    caplog.set_level("WARNING", logger="ecsdojo")
+    ecs.register_task_definition(family="bad-ref", containerDefinitions=[container(image="UPPER/Case:tag")])
+    ecs.create_service(cluster="my-cluster", serviceName="my-service", taskDefinition="bad-ref", desiredCount=1,
+                       launchType="EC2")
+
+    def stopped():
+        arns = ecs.list_tasks(cluster="my-cluster", desiredStatus="STOPPED")["taskArns"]
+        tasks = ecs.describe_tasks(cluster="my-cluster", tasks=arns)["tasks"] if arns else []
+        return [t for t in tasks if t["lastStatus"] == "STOPPED"]
+
+    task = wait_for(stopped, timeout=30, message="the task to stop")[0]
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"].startswith("CannotPullContainerError:")
+    assert "invalid reference format" in task["stoppedReason"]
+    wait_for(lambda: "(service my-service) is unable to consistently start tasks successfully." in
+             [e["message"] for e in ecs.describe_services(cluster="my-cluster", services=["my-service"])[
+                 "services"][0]["events"]], timeout=30, message="the service's event")
+    assert not [record for record in caplog.records if record.exc_info], "no traceback may be logged"
+
+
 def test_a_crash_is_healed_with_the_exit_code_recorded(ecs, local, docker_client):
     start_service(ecs, local, desired=2)
     victim = local.tasks("my-cluster")[0]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 __all__ = [
     "TASK_FAILED_TO_START", "ESSENTIAL_CONTAINER_EXITED", "USER_INITIATED", "SERVICE_SCHEDULER_INITIATED",
     "StopReason", "STOP_ESSENTIAL_EXITED", "STOP_FAILED_HEALTH_CHECKS", "USER_STOP_REASON", "stop_by_user", "stop_for_scaling",
-    "stop_failed_elb_health_checks", "stop_failed_to_start", "OOM_REASON", "CONTAINER_REMOVED_REASON",
+    "stop_failed_elb_health_checks", "stop_failed_to_start", "cannot_start_container", "OOM_REASON", "CONTAINER_REMOVED_REASON",
     "task_list", "service_started_tasks", "service_stopped_tasks", "service_task_failed_health_checks",
     "service_task_failed_elb_health_checks", "service_unable_to_place", "service_unable_to_start_consistently",
     "service_steady_state", "service_deployment_completed", "service_deployment_failed", "service_rolling_back",
@@ -68,6 +68,11 @@ def stop_failed_elb_health_checks(load_balancer_name: str) -> StopReason:
 def stop_failed_to_start(runtime_reason: str) -> StopReason:
     """The runtime's own reason (CannotPullContainerError: ..., CannotStartContainerError: ...)."""
     return StopReason(TASK_FAILED_TO_START, runtime_reason)
+
+
+def cannot_start_container(detail: str) -> str:
+    """A start failure the runtime did not word itself (ECS's error class for a container that cannot start)."""
+    return f"CannotStartContainerError: {detail}"
 
 
 # ---- service events (newest first in describe_services) --------------------------------------------------------

@@ -30,6 +30,7 @@ from ecsdojo.runtime.base import (
     ContainerStats,
     HealthCheckSpec,
     ImageNotFoundError,
+    InvalidImageReferenceError,
     PortMapping,
     Runtime,
     RuntimeError_,
@@ -54,7 +55,7 @@ _LAZY = {
 __all__ = sorted([
     "LABEL_CLUSTER", "LABEL_CONTAINER_NAME", "LABEL_MANAGED", "LABEL_OWNER_PID", "LABEL_SESSION",
     "LABEL_TASK_ARN", "ContainerSpec", "ContainerStartError", "ContainerState", "ContainerStats",
-    "HealthCheckSpec", "ImageNotFoundError", "PortMapping", "Runtime", "RuntimeError_", "RuntimeEvent",
+    "HealthCheckSpec", "ImageNotFoundError", "InvalidImageReferenceError", "PortMapping", "Runtime", "RuntimeError_", "RuntimeEvent",
     "RuntimeUnavailableError", "alive", "orphan_filter", "owned_labels", "detect_runtime",
     "RUNTIME_VARIABLE", *_LAZY,
 ])
