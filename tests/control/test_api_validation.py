@@ -209,3 +209,10 @@ def test_minimum_healthy_percent_above_maximum_percent_is_refused(ecs):
 def test_list_tasks_with_an_unknown_desired_status_is_refused(ecs):
     refused(lambda: ecs.list_tasks(cluster="c", desiredStatus="FOO"), "InvalidParameterException", "FOO")
     assert ecs.list_tasks(cluster="c", desiredStatus="PENDING")["taskArns"] == []
+
+
+def test_an_empty_network_configuration_on_a_bridge_service_is_not_a_500(ecs):
+    """Found by tests/control/test_api_fuzz.py: moto indexed awsvpcConfiguration and answered HTTP 500."""
+    service = ecs.create_service(cluster="c", serviceName="s", taskDefinition="t", desiredCount=0,
+                                 networkConfiguration={})["service"]
+    assert service["status"] == "ACTIVE"

@@ -245,10 +245,15 @@ def _validate_launch(definition: TaskDefinitionView, *, launch_type: str | None,
 
 
 def _normalise_network(params: dict[str, Any]) -> None:
-    """securityGroups is optional in AWS (the VPC's default group); moto indexes it, so default it to []."""
-    awsvpc = (params.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    """securityGroups is optional in AWS (the VPC's default group); moto indexes it, so default it to []. A
+    networkConfiguration without awsvpcConfiguration configures nothing (the launch rules have already refused it
+    where awsvpc needs one); moto indexes it too, so drop it."""
+    configuration = params.get("networkConfiguration")
+    awsvpc = configuration.get("awsvpcConfiguration") if isinstance(configuration, dict) else None
     if isinstance(awsvpc, dict):
         awsvpc.setdefault("securityGroups", [])
+    elif "networkConfiguration" in params:
+        params.pop("networkConfiguration")
 
 
 def _fargate_strategy(params: dict[str, Any]) -> bool:
