@@ -216,3 +216,11 @@ def test_an_empty_network_configuration_on_a_bridge_service_is_not_a_500(ecs):
     service = ecs.create_service(cluster="c", serviceName="s", taskDefinition="t", desiredCount=0,
                                  networkConfiguration={})["service"]
     assert service["status"] == "ACTIVE"
+
+
+@pytest.mark.parametrize("name", ["i1/", "my service", "a" * 256, "web.1"])
+def test_a_service_name_ecs_refuses_is_an_invalid_parameter(ecs, name):
+    """Found by the fuzz test: "i1/" was created, and then no call could reach it by name."""
+    refused(lambda: ecs.create_service(cluster="c", serviceName=name, taskDefinition="t", desiredCount=0),
+            "InvalidParameterException", "Service name")
+    assert ecs.list_services(cluster="c")["serviceArns"] == []

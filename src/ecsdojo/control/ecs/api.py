@@ -145,6 +145,7 @@ class EcsApi:
     def create_service(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
         _normalise_network(raw)
         cluster = self.desired.cluster(params.get("cluster"))
+        check.check_service_name(params)
         definition = self.desired.task_definition(check.check_task_definition_given(params))
         check.check_task_definition_active(definition.status, operation="CreateService")
         check.check_desired_count(params)

@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,7 +29,7 @@ from ecsdojo.control.moto.errors import ClientError, InvalidParameterError
 __all__ = ["MAX_RUN_TASK_COUNT", "MAX_DESCRIBE_SERVICES", "MAX_TAGS", "DESIRED_STATUSES",
            "check_run_task_count", "check_desired_count", "check_task_definition_given",
            "check_deployment_configuration", "check_describe_services", "check_desired_status", "check_tags",
-           "check_task_definition_active"]
+           "check_task_definition_active", "check_service_name"]
 
 #: RunTaskRequest.count: "You can specify up to 10 tasks for each call."
 MAX_RUN_TASK_COUNT = 10
@@ -38,6 +39,11 @@ MAX_DESCRIBE_SERVICES = 10
 MAX_TAGS = 50
 #: The model's DesiredStatus enum (ListTasksRequest.desiredStatus).
 DESIRED_STATUSES = ("RUNNING", "PENDING", "STOPPED")
+
+
+#: CreateServiceRequest.serviceName: "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens
+#: are allowed."
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
 
 def _is_int(value: Any) -> bool:
@@ -53,6 +59,15 @@ def check_run_task_count(params: Mapping[str, Any]) -> int:
         # wording not verified against AWS (the limit is the API model's)
         raise InvalidParameterError(f"count must be between 1 and {MAX_RUN_TASK_COUNT}.")
     return count
+
+
+def check_service_name(params: Mapping[str, Any]) -> str:
+    name = params.get("serviceName")
+    if not isinstance(name, str) or not _SERVICE_NAME.fullmatch(name):
+        # wording by analogy with ECS's quoted "Cluster must match ^[a-zA-Z0-9\\-_]{1,255}$, but was ..."
+        # (awslabs/amazon-ecs-nodejs-microservices#18); wording not verified against AWS
+        raise InvalidParameterError(f"Service name must match ^[a-zA-Z0-9\\-_]{{1,255}}$, but was {name}")
+    return name
 
 
 def check_desired_count(params: Mapping[str, Any]) -> None:
