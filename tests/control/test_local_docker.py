@@ -243,9 +243,15 @@ def test_the_lessons_cli_commands_run_verbatim_against_dojo_up(docker_client, ap
         mine = docker_client.containers.list(sparse=True, filters={
             "label": ["ecsdojo.cluster=my-cluster", f"ecsdojo.owner-pid={up.pid}"], "status": "running"})
         assert len(mine) == 5
-        status = subprocess.run([sys.executable, "-m", "ecsdojo", "status"], env=env, capture_output=True, text=True,
-                                timeout=30)
-        assert "service my-service (my-cluster) ACTIVE: desired 5, running 5" in status.stdout
+
+        def status_shows_five():
+            # `dojo status` reads the snapshot `dojo up` writes at each services resync (every 5 s): it may lag
+            # the API by one resync
+            status = subprocess.run([sys.executable, "-m", "ecsdojo", "status"], env=env, capture_output=True,
+                                    text=True, timeout=30)
+            return "service my-service (my-cluster) ACTIVE: desired 5, running 5" in status.stdout
+
+        wait_for(status_shows_five, timeout=30, interval=1.0, message="dojo status to show 5 running")
     finally:
         os.killpg(up.pid, signal.SIGINT)
         up.wait(timeout=60)
