@@ -60,3 +60,39 @@ def test_is_a_key_that_keeps_failing_dropped_after_max_retries():
     delays = [queue.add_rate_limited("bad") for _ in range(4)]
     assert delays[:3] == [0.001, 0.002, 0.002] and delays[3] is None
     assert queue.failures("bad") == 0, "dropped keys start afresh if they come back"
+
+
+def test_does_the_control_plane_give_up_on_a_task_whose_sync_always_fails(caplog):
+    """Through LocalECS: the sync raises every time; after the queue's retries the task is STOPPED as failed to
+    start (describe_tasks says so), the traceback was logged once, and the key is not retried any more."""
+    from ecsdojo.control.local import LocalECS
+    from ecsdojo.runtime.fake import FakeRuntime
+    from tests.conftest import wait_for
+
+    caplog.set_level("WARNING", logger="ecsdojo")
+    with LocalECS(speed=100, runtime=FakeRuntime(), load_balancers=False) as local:
+        plane = local.plane
+        plane.queue._backoff_base_s, plane.queue._backoff_max_s, plane.queue._max_retries = 0.001, 0.002, 3
+        attempts = []
+
+        def broken_launch(task):
+            attempts.append(task.arn)
+            raise KeyError("containerDefinitions")
+
+        plane.task_reconciler._launch = broken_launch
+        ecs = local.client("ecs")
+        ecs.create_cluster(clusterName="c")
+        ecs.register_task_definition(family="t", containerDefinitions=[
+            {"name": "web", "image": "ecsdojo/app:latest", "memory": 64}])
+        arn = ecs.run_task(cluster="c", taskDefinition="t")["tasks"][0]["taskArn"]
+        task = wait_for(lambda: next((t for t in ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"]
+                                      if t["lastStatus"] == "STOPPED"), None), timeout=20, message="the task to stop")
+        assert task["stopCode"] == "TaskFailedToStart"
+        assert task["stoppedReason"] == "CannotStartContainerError: 'containerDefinitions'"
+        tried = len(attempts)
+        assert tried == 4, "one attempt and three retries"
+        plane.resync()
+        wait_for(lambda: len(plane.queue) == 0, message="the resync to drain")
+        assert len(attempts) == tried, "a STOPPED task is not launched again"
+    tracebacks = [record for record in caplog.records if record.exc_info]
+    assert len(tracebacks) == 1, [record.getMessage() for record in tracebacks]
