@@ -1,5 +1,6 @@
 """Fuzzing the ECS API surface LocalECS implements (issue 14): RegisterTaskDefinition, CreateService, UpdateService
-and RunTask through boto3, with inputs drawn from botocore's own shapes for those operations.
+and RunTask (and ListTasks, DescribeServices) through boto3, with inputs drawn from botocore's own shapes for those
+operations.
 
 Each example starts from a valid request and replaces some of its members with values hypothesis draws from the
 member's shape in the API model (so most are well-typed but arbitrary: unknown enum strings, negative or huge
@@ -93,6 +94,8 @@ def request_strategy(operation: str, base: dict[str, Any], *, fuzzable: tuple[st
     """`base` with some of `fuzzable` members drawn from their shapes; sometimes one wrongly typed or dropped."""
     members = MODEL.operation_model(operation).input_shape.members
 
+    required = list(MODEL.operation_model(operation).input_shape.required_members)
+
     @st.composite
     def build(draw):
         request = dict(base)
@@ -103,8 +106,7 @@ def request_strategy(operation: str, base: dict[str, Any], *, fuzzable: tuple[st
         if mode == "wrong-type":
             name = draw(st.sampled_from(fuzzable))
             request[name] = draw(wrongly_typed(members[name]))
-        elif mode == "drop-required":       # botocore refuses it client-side
-            required = MODEL.operation_model(operation).input_shape.required_members
+        elif mode == "drop-required" and required:       # botocore refuses it client-side
             request.pop(draw(st.sampled_from(required)), None)
         elif mode == "drop-member":         # optional in the model, yet needed (CreateService's taskDefinition)
             request.pop(draw(st.sampled_from(sorted(base))), None)
@@ -227,6 +229,27 @@ def test_run_task_answers_every_input_like_aws(engine, params):
     started = answered_like_aws("RunTask", lambda: ecs.run_task(**params), catcher)
     for task in (started or {}).get("tasks", []):
         ecs.stop_task(cluster=CLUSTER, task=task["taskArn"])
+
+
+@FUZZ_SETTINGS
+@given(params=request_strategy(
+    "ListTasks", {"cluster": CLUSTER},
+    fuzzable=("desiredStatus", "family", "serviceName", "startedBy", "launchType", "containerInstance",
+              "maxResults")))
+def test_list_tasks_answers_every_input_like_aws(engine, params):
+    ecs, catcher = engine
+    answered_like_aws("ListTasks", lambda: ecs.list_tasks(**params), catcher)
+
+
+@FUZZ_SETTINGS
+@given(params=request_strategy("DescribeServices", {"cluster": CLUSTER, "services": [SERVICE]},
+                               fuzzable=("services", "include")),
+       more=st.lists(TEXT, max_size=14))
+def test_describe_services_answers_every_input_like_aws(engine, params, more):
+    ecs, catcher = engine
+    if isinstance(params.get("services"), list):
+        params["services"] = params["services"] + more     # past the 10-name limit, sometimes
+    answered_like_aws("DescribeServices", lambda: ecs.describe_services(**params), catcher)
 
 
 def test_the_engine_logged_no_traceback_while_fuzzed(engine):
