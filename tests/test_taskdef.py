@@ -217,6 +217,26 @@ REGISTER_CASES: list[RegisterCase] = [
      lambda d: with_task(with_container(d, image="123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1"),
                          executionRoleArn=None),
      taskdef.FargateEcrExecutionRoleError, ("execution role", "ECR", "web")),
+    # issue 14: accepted before, refused by ECS
+    ("image with characters ECS refuses", make_ec2_definition,
+     lambda d: with_container(d, image="UPPER/Case:tag!@#$"),
+     taskdef.InvalidContainerImageError, ("Container.image", "web")),
+    ("image digest that is not sha256 and 64 hex digits", make_ec2_definition,
+     lambda d: with_container(d, image="ecsdojo/app@sha256:abc"),
+     taskdef.InvalidContainerImageError, ("Container.image",)),
+    ("container memory -5", make_ec2_definition, lambda d: with_container(d, memory=-5),
+     taskdef.InvalidContainerMemoryError, ("web", "'memory'", "-5")),
+    ("container memoryReservation 0", make_ec2_definition, lambda d: with_container(d, memoryReservation=0),
+     taskdef.InvalidContainerMemoryError, ("web", "'memoryReservation'")),
+    ("stopTimeout 500", make_ec2_definition, lambda d: with_container(d, stopTimeout=500),
+     taskdef.StopTimeoutOutOfRangeError, ("web", "stopTimeout", "120", "500")),
+    ("stopTimeout -1", make_ec2_definition, lambda d: with_container(d, stopTimeout=-1),
+     taskdef.StopTimeoutOutOfRangeError, ("stopTimeout",)),
+    ("Fargate stopTimeout 1", make_fargate_definition, lambda d: with_container(d, stopTimeout=1),
+     taskdef.StopTimeoutOutOfRangeError, ("stopTimeout", "2", "120")),
+    ("task definition over 64 KiB", make_ec2_definition,
+     lambda d: with_container(d, environment=[{"name": "BIG", "value": "x" * 70_000}]),
+     taskdef.TaskDefinitionTooLargeError, ("64 KiB",)),
 ]
 
 
@@ -235,6 +255,19 @@ def test_does_each_registration_rule_accept_the_valid_base_and_reject_the_broken
     assert as_moto.message == error.message
     for word in words:
         assert word in error.message, f"{word!r} missing from {error.message!r}"
+
+
+@pytest.mark.parametrize("image", ["ecsdojo/app:0.1.0", "UPPER/Case:tag", "quay.io/org/app:v1#note",
+                                   "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1",
+                                   "ecsdojo/app@sha256:" + "a" * 64])
+def test_are_images_ecs_accepts_registered_even_when_docker_would_refuse_them_later(image):
+    """ECS checks the characters only; Docker's own reference rules (lowercase repository, ...) fail at pull."""
+    assert validate_task_definition(with_container(make_ec2_definition(), image=image)) == []
+
+
+def test_are_the_edges_of_the_new_ranges_accepted():
+    assert validate_task_definition(with_container(make_ec2_definition(), stopTimeout=120, memory=6)) == []
+    assert validate_task_definition(with_container(make_fargate_definition(), stopTimeout=2)) == []
 
 
 def test_does_essential_default_to_true_when_a_sidecar_opts_out():

@@ -39,6 +39,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from collections.abc import Iterable, Mapping
@@ -52,6 +53,8 @@ __all__ = [
     "TaskDefinitionWarning",
     # registration errors (ClientException)
     "MissingFamilyError", "InvalidFamilyError", "EmptyContainerListError", "MissingContainerNameError",
+    "InvalidContainerImageError", "InvalidContainerMemoryError", "StopTimeoutOutOfRangeError",
+    "TaskDefinitionTooLargeError",
     "InvalidContainerNameError", "DuplicateContainerNameError", "MissingContainerImageError",
     "NoEssentialContainerError", "InvalidNetworkModeError", "InvalidCompatibilityError",
     "FargateNetworkModeError", "FargateTaskCpuRequiredError", "FargateTaskMemoryRequiredError",
@@ -113,8 +116,20 @@ HEALTH_CHECK_RANGES: tuple[tuple[str, int, int, int | None], ...] = (
     ("startPeriod", 0, 300, None),
 )
 DOCKER_MIN_CONTAINER_MEMORY_MIB = 6   # "The Docker 20.10.0 or later daemon reserves a minimum of 6 MiB"
+#: ContainerDefinition.stopTimeout: "the max stop timeout value is 120 seconds"; "The valid values for Fargate are
+#: 2-120 seconds." (The model states the maximum in its Fargate paragraph; ECS Dojo applies it to every definition.)
+STOP_TIMEOUT_RANGE = (0, 120)
+FARGATE_STOP_TIMEOUT_RANGE = (2, 120)
+#: Service quota "Task definition size": 64 KiB (Amazon ECS service quotas page), measured here on the request's
+#: compact JSON.
+MAX_TASK_DEFINITION_BYTES = 64 * 1024
 
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,255}")
+# ContainerDefinition.image: "up to 255 characters total are allowed, including letters (uppercase and lowercase),
+# numbers, hyphens, underscores, colons, periods, forward slashes, and number signs (#)"; with a digest, the 255
+# apply before the @ and the hash is sha256: followed by exactly 64 hex digits.
+_IMAGE_PATTERN = re.compile(r"[A-Za-z0-9_.:/#-]{1,255}")
+_IMAGE_DIGEST = re.compile(r"sha256:[A-Fa-f0-9]{64}")
 _ECR_IMAGE = re.compile(r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
 
 
@@ -240,6 +255,46 @@ class MissingContainerImageError(TaskDefinitionClientError):
     wording_verified = True
     hint = ("Container '{container}' has no 'image'. Give the image to run, e.g. 'ecsdojo/app:0.1.0' "
             "(repository:tag) or an ECR URI.")
+
+
+class InvalidContainerImageError(TaskDefinitionClientError):
+    # wording: real ECS output quoted in OctopusDeploy/Issues#10026 ("ClientException: Container.image contains
+    # invalid characters.")
+    aws_template = "Container.image contains invalid characters."
+    detail = "(container '{container}': image '{image}')"
+    field = "containerDefinitions[].image"
+    wording_verified = True
+    hint = ("The image '{image}' of container '{container}' may only hold letters, numbers, hyphens, underscores, "
+            "colons, periods, forward slashes and number signs, at most 255 of them (repository/name:tag), or end "
+            "in @sha256: and 64 hexadecimal digits (a digest). Check for spaces, quotes or other stray characters.")
+
+
+class InvalidContainerMemoryError(TaskDefinitionClientError):
+    # wording not verified against AWS
+    aws_template = "Invalid setting for container '{container}'. '{setting}' must be greater than 0."
+    detail = "(got {value})"
+    field = "containerDefinitions[].memory"
+    hint = ("'{setting}' of container '{container}' is a number of MiB and must be positive (got {value}). "
+            "Docker needs at least 6 MiB; the demo app runs in 128.")
+
+
+class StopTimeoutOutOfRangeError(TaskDefinitionClientError):
+    # wording not verified against AWS (the range is the API model's)
+    aws_template = ("Invalid setting for container '{container}'. 'stopTimeout' must be between {minimum} and "
+                    "{maximum} seconds.")
+    detail = "(got {value})"
+    field = "containerDefinitions[].stopTimeout"
+    hint = ("stopTimeout is how long ECS waits after SIGTERM before SIGKILL, in seconds: at most 120 (2-120 on "
+            "Fargate). Container '{container}' asks for {value}. Make the application exit faster on SIGTERM.")
+
+
+class TaskDefinitionTooLargeError(TaskDefinitionClientError):
+    # wording not verified against AWS (the 64 KiB limit is the "Task definition size" service quota)
+    aws_template = "Task definition size exceeds the maximum allowed size of 64 KiB."
+    detail = "({size} bytes)"
+    field = "containerDefinitions"
+    hint = ("A task definition may be at most 64 KiB ({size} bytes here). Large environment values belong in "
+            "a file in the image, in S3 (environmentFiles) or in Secrets Manager/SSM (secrets), not inline.")
 
 
 class NoEssentialContainerError(TaskDefinitionClientError):
@@ -773,11 +828,18 @@ def validate_task_definition(request: Mapping[str, Any]) -> list[TaskDefinitionW
     """
     warnings: list[TaskDefinitionWarning] = []
     containers = _check_identity(request)
+    _check_size(request)
     network_mode = request.get("networkMode") or "bridge"
     _check_task_settings(request, network_mode)
     task_cpu, task_memory = _check_task_size(request)
+    stop_range = FARGATE_STOP_TIMEOUT_RANGE if _requires_fargate(request) else STOP_TIMEOUT_RANGE
     for container in containers:
         _check_container_resources(container, task_memory, warnings)
+        stop_timeout = container.get("stopTimeout")
+        if stop_timeout is not None and (not _is_int(stop_timeout)
+                                         or not stop_range[0] <= stop_timeout <= stop_range[1]):
+            raise StopTimeoutOutOfRangeError(container=container["name"], value=stop_timeout,
+                                             minimum=stop_range[0], maximum=stop_range[1])
     _check_resource_sums(containers, task_cpu, task_memory)
     for container in containers:
         _check_networking(container, network_mode, warnings)
@@ -808,9 +870,24 @@ def _check_identity(request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         seen.add(name)
         if not container.get("image"):
             raise MissingContainerImageError(container=name)
+        if not _valid_image(container["image"]):
+            raise InvalidContainerImageError(container=name, image=container["image"])
     if all(container.get("essential", True) is False for container in containers):
         raise NoEssentialContainerError()
     return list(containers)
+
+
+def _valid_image(image: Any) -> bool:
+    if not isinstance(image, str):
+        return False
+    name, at, digest = image.partition("@")
+    return bool(_IMAGE_PATTERN.fullmatch(name)) and (not at or bool(_IMAGE_DIGEST.fullmatch(digest)))
+
+
+def _check_size(request: Mapping[str, Any]) -> None:
+    size = len(json.dumps(request, separators=(",", ":"), default=str).encode())
+    if size > MAX_TASK_DEFINITION_BYTES:
+        raise TaskDefinitionTooLargeError(size=size)
 
 
 def _check_task_settings(request: Mapping[str, Any], network_mode: str) -> None:
@@ -854,6 +931,9 @@ def _check_container_resources(container: Mapping[str, Any], task_memory: int | 
                                warnings: list[TaskDefinitionWarning]) -> None:
     name = container["name"]
     memory, reservation = container.get("memory"), container.get("memoryReservation")
+    for setting, value in (("memory", memory), ("memoryReservation", reservation)):
+        if value is not None and (not _is_int(value) or value <= 0):
+            raise InvalidContainerMemoryError(container=name, setting=setting, value=value)
     if task_memory is None and not memory and not reservation:
         raise ContainerMemoryRequiredError(container=name)
     if _is_int(memory) and _is_int(reservation) and reservation > memory:

@@ -93,6 +93,29 @@ def test_what_the_api_shows_matches_docker_ps(ecs, local, docker_client):
         assert get_when_ready(f"http://127.0.0.1:{host_port(local, task)}/")["ecs_task_arn"] == task.arn
 
 
+def test_an_image_reference_docker_refuses_stops_the_task_instead_of_retrying_forever(ecs, local, caplog):
+    """Issue 14 item 6: ECS registers `UPPER/Case:tag` (its characters are allowed) and the pull fails; the task
+    goes STOPPED (TaskFailedToStart, CannotPullContainerError), the service says so, nothing logs a traceback."""
+    caplog.set_level("WARNING", logger="ecsdojo")
+    ecs.register_task_definition(family="bad-ref", containerDefinitions=[container(image="UPPER/Case:tag")])
+    ecs.create_service(cluster="my-cluster", serviceName="my-service", taskDefinition="bad-ref", desiredCount=1,
+                       launchType="EC2")
+
+    def stopped():
+        arns = ecs.list_tasks(cluster="my-cluster", desiredStatus="STOPPED")["taskArns"]
+        tasks = ecs.describe_tasks(cluster="my-cluster", tasks=arns)["tasks"] if arns else []
+        return [t for t in tasks if t["lastStatus"] == "STOPPED"]
+
+    task = wait_for(stopped, timeout=30, message="the task to stop")[0]
+    assert task["stopCode"] == "TaskFailedToStart"
+    assert task["stoppedReason"].startswith("CannotPullContainerError:")
+    assert "invalid reference format" in task["stoppedReason"]
+    wait_for(lambda: "(service my-service) is unable to consistently start tasks successfully." in
+             [e["message"] for e in ecs.describe_services(cluster="my-cluster", services=["my-service"])[
+                 "services"][0]["events"]], timeout=30, message="the service's event")
+    assert not [record for record in caplog.records if record.exc_info], "no traceback may be logged"
+
+
 def test_a_crash_is_healed_with_the_exit_code_recorded(ecs, local, docker_client):
     start_service(ecs, local, desired=2)
     victim = local.tasks("my-cluster")[0]
@@ -220,13 +243,15 @@ def test_the_lessons_cli_commands_run_verbatim_against_dojo_up(docker_client, ap
         mine = docker_client.containers.list(sparse=True, filters={
             "label": ["ecsdojo.cluster=my-cluster", f"ecsdojo.owner-pid={up.pid}"], "status": "running"})
         assert len(mine) == 5
-        def status() -> str:
-            return subprocess.run([sys.executable, "-m", "ecsdojo", "status"], env=env, capture_output=True,
-                                  text=True, timeout=30).stdout
 
-        # `dojo status` reads the snapshot `dojo up` writes after each change: give it a moment to catch up.
-        wait_for(lambda: "service my-service (my-cluster) ACTIVE: desired 5, running 5" in status(), timeout=20,
-                 interval=0.5, message="dojo status to show 5 running tasks")
+        def status_shows_five():
+            # `dojo status` reads the snapshot `dojo up` writes at each services resync (every 5 s): it may lag
+            # the API by one resync
+            status = subprocess.run([sys.executable, "-m", "ecsdojo", "status"], env=env, capture_output=True,
+                                    text=True, timeout=30)
+            return "service my-service (my-cluster) ACTIVE: desired 5, running 5" in status.stdout
+
+        wait_for(status_shows_five, timeout=30, interval=1.0, message="dojo status to show 5 running")
     finally:
         os.killpg(up.pid, signal.SIGINT)
         up.wait(timeout=60)

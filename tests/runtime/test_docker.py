@@ -19,6 +19,7 @@ from ecsdojo.runtime.base import (
     ContainerStartError,
     HealthCheckSpec,
     ImageNotFoundError,
+    InvalidImageReferenceError,
     PortMapping,
     RuntimeEvent,
     owned_labels,
@@ -166,6 +167,16 @@ def test_is_a_missing_image_a_cannot_pull_error(runtime, docker_client):
     no_pull.close()
     assert not runtime.image_exists(image) and runtime.image_exists("ecsdojo/app:latest")
     assert docker_client.containers.list(all=True, filters={"name": f"{SESSION}-missing"}) == []
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("image", ["UPPER/Case:tag", "ecsdojo/app:tag#x"])
+def test_is_an_image_reference_docker_refuses_a_permanent_cannot_pull_error(runtime, docker_client, image):
+    """Docker answers 400 "invalid reference format" (issue 14 item 6): a RuntimeError_, not an SDK APIError that
+    the control plane would retry forever."""
+    with pytest.raises(InvalidImageReferenceError, match=r"^CannotPullContainerError: .*invalid reference format"):
+        runtime.start(make_spec("badref", image=image))
+    assert docker_client.containers.list(all=True, filters={"name": f"{SESSION}-badref"}) == []
 
 
 @pytest.mark.docker

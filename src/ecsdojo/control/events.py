@@ -21,8 +21,8 @@ from dataclasses import dataclass
 __all__ = [
     "TASK_FAILED_TO_START", "ESSENTIAL_CONTAINER_EXITED", "USER_INITIATED", "SERVICE_SCHEDULER_INITIATED",
     "StopReason", "STOP_ESSENTIAL_EXITED", "STOP_FAILED_HEALTH_CHECKS", "USER_STOP_REASON", "stop_by_user", "stop_for_scaling",
-    "stop_failed_elb_health_checks", "stop_failed_to_start", "LOG_GROUP_MISSING", "log_group_missing_reason",
-    "SECRETS_PREFIX", "secrets_unavailable_reason",
+    "stop_failed_elb_health_checks", "stop_failed_to_start", "cannot_start_container", "LOG_GROUP_MISSING",
+    "log_group_missing_reason", "SECRETS_PREFIX", "secrets_unavailable_reason",
     "OOM_REASON", "CONTAINER_REMOVED_REASON",
     "task_list", "service_started_tasks", "service_stopped_tasks", "service_task_failed_health_checks",
     "service_task_failed_elb_health_checks", "service_unable_to_place", "service_unable_to_start_consistently",
@@ -70,6 +70,11 @@ def stop_failed_elb_health_checks(load_balancer_name: str) -> StopReason:
 def stop_failed_to_start(runtime_reason: str) -> StopReason:
     """The runtime's own reason (CannotPullContainerError: ..., CannotStartContainerError: ...)."""
     return StopReason(TASK_FAILED_TO_START, runtime_reason)
+
+
+def cannot_start_container(detail: str) -> str:
+    """A start failure the runtime did not word itself (ECS's error class for a container that cannot start)."""
+    return f"CannotStartContainerError: {detail}"
 
 
 SECRETS_PREFIX = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "

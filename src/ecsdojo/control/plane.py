@@ -129,19 +129,29 @@ class ControlPlane:
             if key is None:
                 return
             handler = self._handlers.get(key[0])
-            if handler is None:             # a component that is off (e.g. load_balancers=False): nobody syncs it
-                self.queue.forget(key)
-                self.queue.done(key)
-                continue
             try:
-                handler(key)
-            except Exception:  # noqa: BLE001 - one bad key must not stop the loop
-                log.exception("sync of %s failed; it will be retried", key)
-                self.queue.add_rate_limited(key)
+                if handler is not None:      # e.g. ("balancers",) when LocalECS runs without load balancers
+                    handler(key)
+            except Exception as error:  # noqa: BLE001 - one bad key must not stop the loop
+                self._sync_failed(key, error)
             else:
                 self.queue.forget(key)
             finally:
                 self.queue.done(key)
+
+    def _sync_failed(self, key: tuple, error: Exception) -> None:
+        """Retry with back-off (the traceback is logged once, on the first failure); give up after MAX_RETRIES:
+        a task whose sync keeps failing is stopped as failed to start, other keys wait for the next resync."""
+        failures = self.queue.failures(key)
+        delay = self.queue.add_rate_limited(key)
+        if delay is None:
+            log.warning("sync of %s failed %d times in a row, giving up: %s", key, failures, error)
+            if key[0] == "task":
+                self.task_reconciler.give_up(key[1], error)
+        elif failures == 0:
+            log.exception("sync of %s failed; it will be retried", key)
+        else:
+            log.warning("sync of %s failed again (%d); retrying in %.2f s: %s", key, failures + 1, delay, error)
 
     def _resync(self, key: tuple) -> None:
         tasks = key == TASK_RESYNC_KEY

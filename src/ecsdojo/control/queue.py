@@ -6,7 +6,9 @@
   added is waiting once, at its earliest time (as client-go's delaying queue keeps it), so periodic
   re-adds from several triggers collapse into one.
 - A failed sync is requeued with a per-key exponential back-off (`add_rate_limited`, reset by `forget`),
-  as client-go's ItemExponentialFailureRateLimiter does: base × 2^failures, capped.
+  as client-go's ItemExponentialFailureRateLimiter does: base × 2^failures, capped. After `max_retries`
+  failures in a row the key is dropped instead (`add_rate_limited` returns None), as client-go controllers drop
+  a key after maxRetries: a sync that always fails is not retried forever.
 
 Workers block in `get()` until a key is ready (no polling), so an idle queue costs no CPU.
 
@@ -26,14 +28,16 @@ import time
 from collections import deque
 from collections.abc import Hashable
 
-__all__ = ["WorkQueue", "BACKOFF_BASE_S", "BACKOFF_MAX_S"]
+__all__ = ["WorkQueue", "BACKOFF_BASE_S", "BACKOFF_MAX_S", "MAX_RETRIES"]
 
 BACKOFF_BASE_S = 0.05
 BACKOFF_MAX_S = 30.0
+MAX_RETRIES = 12          # 0.05 s doubling to the 30 s cap: about 2 minutes of retries
 
 
 class WorkQueue:
-    def __init__(self, *, backoff_base_s: float = BACKOFF_BASE_S, backoff_max_s: float = BACKOFF_MAX_S) -> None:
+    def __init__(self, *, backoff_base_s: float = BACKOFF_BASE_S, backoff_max_s: float = BACKOFF_MAX_S,
+                 max_retries: int = MAX_RETRIES) -> None:
         self._condition = threading.Condition()
         self._queue: deque[Hashable] = deque()
         self._dirty: set[Hashable] = set()
@@ -44,6 +48,7 @@ class WorkQueue:
         self._failures: dict[Hashable, int] = {}
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
+        self._max_retries = max_retries
         self._shutdown = False
 
     def add(self, key: Hashable) -> None:
@@ -70,10 +75,15 @@ class WorkQueue:
             heapq.heappush(self._delayed, (due, next(self._counter), key))
             self._condition.notify()
 
-    def add_rate_limited(self, key: Hashable) -> float:
-        """Requeue a key whose sync failed, after base × 2^(failures so far) seconds (capped); returns the delay."""
+    def add_rate_limited(self, key: Hashable) -> float | None:
+        """Requeue a key whose sync failed, after base × 2^(failures so far) seconds (capped); returns the delay.
+
+        A key that already failed `max_retries` times in a row is dropped (forgotten, not requeued): None."""
         with self._condition:
             failures = self._failures.get(key, 0)
+            if failures >= self._max_retries:
+                self._failures.pop(key, None)
+                return None
             self._failures[key] = failures + 1
         delay = min(self._backoff_max_s, self._backoff_base_s * 2 ** failures)
         self.add_after(key, delay)

@@ -32,6 +32,7 @@ from ecsdojo.runtime.base import (
     EngineCannotRunContainersError,
     HealthCheckSpec,
     ImageNotFoundError,
+    InvalidImageReferenceError,
     PortMapping,
     Runtime,
     RuntimeError_,
@@ -56,7 +57,8 @@ _LAZY = {
 __all__ = sorted([
     "LABEL_CLUSTER", "LABEL_CONTAINER_NAME", "LABEL_MANAGED", "LABEL_OWNER_PID", "LABEL_SESSION",
     "LABEL_TASK_ARN", "ContainerSpec", "ContainerStartError", "ContainerState", "ContainerStats",
-    "ENGINE_FIXES", "EngineCannotRunContainersError", "HealthCheckSpec", "ImageNotFoundError", "PortMapping", "Runtime", "RuntimeError_", "RuntimeEvent",
+    "ENGINE_FIXES", "EngineCannotRunContainersError", "HealthCheckSpec", "ImageNotFoundError",
+    "InvalidImageReferenceError", "PortMapping", "Runtime", "RuntimeError_", "RuntimeEvent",
     "RuntimeUnavailableError", "alive", "orphan_filter", "owned_labels", "detect_runtime",
     "RUNTIME_VARIABLE", *_LAZY,
 ])

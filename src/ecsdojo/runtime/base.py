@@ -121,6 +121,15 @@ class ImageNotFoundError(RuntimeError_):
                          + (f" ({detail})" if detail else ""))
 
 
+class InvalidImageReferenceError(ImageNotFoundError):
+    """The engine refuses the image reference itself (Docker: HTTP 400 "invalid reference format"). ECS reports it
+    as CannotPullContainerError and stops the task (TaskFailedToStart); retrying cannot help."""
+
+    def __init__(self, image: str, detail: str) -> None:
+        self.image = image
+        RuntimeError_.__init__(self, f"CannotPullContainerError: Error response from daemon: {detail}")
+
+
 class ContainerStartError(RuntimeError_):
     """The container could not be created or started (ECS: CannotStartContainerError)."""
 

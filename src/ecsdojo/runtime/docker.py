@@ -33,6 +33,7 @@ from ecsdojo.runtime.base import (
     EngineCannotRunContainersError,
     HealthCheckSpec,
     ImageNotFoundError,
+    InvalidImageReferenceError,
     PortMapping,  # noqa: F401 - used in the docstring examples
     Runtime,
     RuntimeError_,
@@ -158,6 +159,18 @@ def container_state(attrs: Mapping) -> ContainerState:
     )
 
 
+def _daemon_detail(error, image: str) -> str:
+    """Docker's explanation without its "no such image: IMAGE: " prefix.
+
+    >>> class E: explanation = "no such image: A/b:t: invalid reference format: repository name must be lowercase"
+    >>> _daemon_detail(E(), "A/b:t")
+    'invalid reference format: repository name must be lowercase'
+    """
+    text = str(getattr(error, "explanation", None) or error).strip()
+    prefix = f"no such image: {image}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
 def runtime_event(event: Mapping) -> RuntimeEvent | None:
     """A RuntimeEvent from one decoded Docker event, or None for actions we do not pass on (pure)."""
     action = event.get("Action") or event.get("status") or ""
@@ -255,12 +268,19 @@ class DockerRuntime(Runtime):
     # ----- images -----
 
     def image_exists(self, image: str) -> bool:
+        """Whether the engine has `image`; InvalidImageReferenceError when it refuses the reference itself."""
         with self._engine():
             try:
                 self.client.images.get(image)
                 return True
             except self._errors.ImageNotFound:
                 return False
+            except self._errors.APIError as error:
+                # HTTP 400: "invalid reference format: repository name must be lowercase", ... A permanent
+                # failure: the task fails to start (CannotPullContainerError) instead of the sync retrying.
+                if error.status_code == 400:
+                    raise InvalidImageReferenceError(image, _daemon_detail(error, image)) from error
+                raise
 
     def _ensure_image(self, image: str) -> None:
         """Present locally, or one pull attempt that gives up after pull_timeout_s (CannotPullContainerError)."""

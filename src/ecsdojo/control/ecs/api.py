@@ -21,10 +21,16 @@ from ecsdojo import taskdef
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
+from ecsdojo.control.ecs import validation as check
 from ecsdojo.control.ecs.status import write_service_status
 from ecsdojo.control.launcher import Launcher
 from ecsdojo.control.moto.ecs import MotoAdapter
-from ecsdojo.control.moto.errors import InvalidParameterError
+from ecsdojo.control.moto.errors import (
+    ClusterContainsServicesError,
+    ClusterContainsTasksError,
+    InvalidParameterError,
+    ServiceNotActiveError,
+)
 from ecsdojo.control.moto.views import TaskDefinitionView, TaskRef
 from ecsdojo.control.store import ObservedState, new_deployment_id, service_key
 
@@ -46,7 +52,8 @@ class EcsApi:
         return {"create_cluster": self.create_cluster, "register_task_definition": self.register_task_definition,
                 "run_task": self.run_task, "stop_task": self.stop_task, "list_tasks": self.list_tasks,
                 "create_service": self.create_service, "update_service": self.update_service,
-                "delete_service": self.delete_service}
+                "delete_service": self.delete_service, "describe_services": self.describe_services,
+                "delete_cluster": self.delete_cluster}
 
     # ---- clusters and task definitions ----------------------------------------------------------------
     def create_cluster(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
@@ -56,7 +63,17 @@ class EcsApi:
             self.add_instances(name)
         return result
 
+    def delete_cluster(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        """ECS refuses to delete a cluster that still has services (ACTIVE or DRAINING) or tasks."""
+        cluster = self.desired.cluster(params.get("cluster"))
+        if self.desired.active_services(cluster.name):
+            raise ClusterContainsServicesError()
+        if any(task.cluster == cluster.name and task.last_status != "STOPPED" for task in self.store.tasks.values()):
+            raise ClusterContainsTasksError()
+        return original()
+
     def register_task_definition(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        check.check_tags(params)
         taskdef.validate_task_definition(params)
         return original()
 
@@ -64,12 +81,14 @@ class EcsApi:
     def run_task(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
         _normalise_network(raw)
         cluster = self.desired.cluster(params.get("cluster"))
-        definition = self.desired.task_definition(params["taskDefinition"])
+        count = check.check_run_task_count(params)
+        check.check_tags(params)
+        definition = self.desired.task_definition(params.get("taskDefinition") or "")
+        check.check_task_definition_active(definition.status, operation="RunTask")
         launch_type = params.get("launchType") or ("FARGATE" if _fargate_strategy(params) else "EC2")
         _validate_launch(definition, launch_type=params.get("launchType"),
                          network_configuration=params.get("networkConfiguration"),
                          capacity_provider_strategy=params.get("capacityProviderStrategy"), operation="RunTask")
-        count = int(params.get("count", 1))
         tasks, failures = [], []
         group = params.get("group") or f"family:{definition.family}"
         for _ in range(count):
@@ -97,7 +116,7 @@ class EcsApi:
 
     def list_tasks(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
         cluster = self.desired.cluster(params.get("cluster"))
-        desired = params.get("desiredStatus", "RUNNING")     # AWS's default filter
+        desired = check.check_desired_status(params)          # RUNNING is AWS's default filter
         family = params.get("family")
         service = params.get("serviceName")
         started_by = params.get("startedBy")
@@ -126,10 +145,20 @@ class EcsApi:
     def create_service(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
         _normalise_network(raw)
         cluster = self.desired.cluster(params.get("cluster"))
-        definition = self.desired.task_definition(params["taskDefinition"])
+        check.check_service_name(params)
+        definition = self.desired.task_definition(check.check_task_definition_given(params))
+        check.check_task_definition_active(definition.status, operation="CreateService")
+        check.check_desired_count(params)
+        check.check_deployment_configuration(params)
+        check.check_tags(params)
+        existing = self.desired.service(cluster.name, params.get("serviceName") or "")
+        if existing is not None and existing.status != "INACTIVE":
+            # wording: real ECS output quoted in many public issues (e.g. hashicorp/terraform-provider-aws#14489)
+            raise InvalidParameterError("Creation of service was not idempotent.")
         _validate_launch(definition, launch_type=params.get("launchType"),
                          network_configuration=params.get("networkConfiguration"),
                          capacity_provider_strategy=params.get("capacityProviderStrategy"), operation="CreateService")
+        raw["taskDefinition"] = definition.arn        # the revision resolved here (a family: its latest ACTIVE one)
         result = original()
         spec = self.desired.service(cluster.name, params["serviceName"])
         if spec is None:
@@ -148,11 +177,22 @@ class EcsApi:
 
     def update_service(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
         cluster = self.desired.cluster(params.get("cluster"))
-        name = params.get("service", "").rsplit("/", 1)[-1]
+        name = (params.get("service") or "").rsplit("/", 1)[-1]
+        existing = self.desired.service(cluster.name, name)
+        if existing is not None and existing.status != "ACTIVE":
+            raise ServiceNotActiveError()
+        check.check_desired_count(params)
         record = self.store.service(cluster.name, name)
+        if record is not None:
+            check.check_deployment_configuration(params, current_minimum=record.settings.minimum_healthy_percent,
+                                                 current_maximum=record.settings.maximum_percent)
+        else:
+            check.check_deployment_configuration(params)
         new_definition = None
         if params.get("taskDefinition"):
             new_definition = self.desired.task_definition(params["taskDefinition"])
+            check.check_task_definition_active(new_definition.status, operation="UpdateService")
+            raw["taskDefinition"] = new_definition.arn
             current = record.primary if record else None
             _validate_launch(new_definition, launch_type=current.launch_type if current else None,
                              network_configuration=params.get("networkConfiguration") or
@@ -181,6 +221,10 @@ class EcsApi:
         self._service_changed(cluster.name, name)
         return result
 
+    def describe_services(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        check.check_describe_services(params)
+        return original()
+
     def delete_service(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
         result = original()
         cluster = self.desired.cluster(params.get("cluster"))
@@ -202,10 +246,15 @@ def _validate_launch(definition: TaskDefinitionView, *, launch_type: str | None,
 
 
 def _normalise_network(params: dict[str, Any]) -> None:
-    """securityGroups is optional in AWS (the VPC's default group); moto indexes it, so default it to []."""
-    awsvpc = (params.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    """securityGroups is optional in AWS (the VPC's default group); moto indexes it, so default it to []. A
+    networkConfiguration without awsvpcConfiguration configures nothing (the launch rules have already refused it
+    where awsvpc needs one); moto indexes it too, so drop it."""
+    configuration = params.get("networkConfiguration")
+    awsvpc = configuration.get("awsvpcConfiguration") if isinstance(configuration, dict) else None
     if isinstance(awsvpc, dict):
         awsvpc.setdefault("securityGroups", [])
+    elif "networkConfiguration" in params:
+        params.pop("networkConfiguration")
 
 
 def _fargate_strategy(params: dict[str, Any]) -> bool:

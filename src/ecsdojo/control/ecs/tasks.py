@@ -92,7 +92,7 @@ class TaskReconciler:
                                 task_memory=int(definition.memory) if str(definition.memory or "").isdigit() else None,
                                 service=task.service)
         started: list[ContainerState] = []
-        failure: RuntimeError_ | None = None
+        failure: str | None = None
         blocked = None
         if self.secrets is not None:       # secrets first: the agent resolves them before it creates containers
             environments, blocked = secret_environments(definition, region=self.region, read=self.secrets)
@@ -102,12 +102,16 @@ class TaskReconciler:
             blocked = self.logs.prepare(task, definition)      # a missing log group
         for container, spec in zip(task.containers, specs):
             if blocked is not None and blocked[0] == container.name:
-                failure = RuntimeError_(blocked[1])
+                failure = blocked[1]
                 break
             try:
                 started.append(self.runtime.start(spec))
-            except RuntimeError_ as error:
-                failure = error
+            except RuntimeError_ as error:     # worded by the runtime: CannotPullContainerError: ..., ...
+                failure = str(error)
+                break
+            except Exception as error:  # noqa: BLE001 - an engine answer the runtime did not classify
+                log.warning("starting %s failed: %r", spec.name, error)
+                failure = events.cannot_start_container(str(error))
                 break
         with store.lock:
             task.pull_stopped_at = clock.now()
@@ -125,9 +129,9 @@ class TaskReconciler:
             if failure is not None:
                 failed_container = task.containers[len(started)] if len(started) < len(task.containers) else None
                 if failed_container is not None:
-                    failed_container.reason = str(failure)
+                    failed_container.reason = failure
                     failed_container.last_status = "STOPPED"
-                store.request_stop(task, events.stop_failed_to_start(str(failure)))
+                store.request_stop(task, events.stop_failed_to_start(failure))
         if failure is not None:
             self._stop(task)
             return
@@ -135,6 +139,26 @@ class TaskReconciler:
             self.logs.track(task, definition)
         with store.lock:
             store.task_changed(task)
+
+    def give_up(self, arn: str, error: BaseException) -> None:
+        """The control plane stopped retrying this task's sync: a task that never started is recorded as failed to
+        start (ECS's TaskFailedToStart, the error as CannotStartContainerError); one that ran is left to the
+        resync."""
+        with self.store.lock:
+            task = self.store.tasks.get(arn)
+            if task is None or task.last_status not in ("PROVISIONING", "PENDING"):
+                return
+            task.last_status = task.desired_status = "STOPPED"
+            if task.stop_code is None:
+                stop = events.stop_failed_to_start(events.cannot_start_container(str(error)))
+                task.stop_code, task.stopped_reason = stop.code, stop.reason
+            task.stopping_at = task.stopping_at or self.clock.now()
+            task.stopped_at = task.execution_stopped_at = self.clock.now()
+            for container in task.containers:
+                container.last_status = "STOPPED"
+            self.launcher.release(task)
+            self.store.save_task(task)
+            self.store.task_changed(task)
 
     # ---- observe ---------------------------------------------------------------------------------
     def _observe(self, task: r.TaskRecord) -> None:

@@ -156,15 +156,39 @@ class MotoAdapter:
                            pending_count=int(service.pending_count or 0),
                            first_deployment_id=service.deployments[0]["id"] if service.deployments else None)
 
+    def active_services(self, cluster: str) -> list[str]:
+        """Names of the cluster's services that are not yet INACTIVE (ACTIVE or DRAINING)."""
+        return sorted(service.name for service in self.ecs.services.values()
+                      if service.cluster_name == cluster and service.status != "INACTIVE")
+
     def task_definition(self, name_or_arn: str) -> TaskDefinitionView:
-        """A registered task definition (family, family:revision or ARN); moto's ClientException when unknown."""
-        definition = self.ecs.describe_task_definition(name_or_arn)
+        """A registered task definition (family, family:revision or ARN); moto's ClientException when unknown.
+
+        A family alone names its latest ACTIVE revision, as in ECS ("If a revision isn't specified, the latest
+        ACTIVE revision is used"); a malformed reference is unknown (moto would fail on it with a 500)."""
+        definition = self._moto_task_definition(name_or_arn)
         return TaskDefinitionView(
             arn=definition.arn, family=definition.family,
             container_definitions=tuple(dict(d) for d in definition.container_definitions),
             network_mode=definition.network_mode, cpu=definition.cpu, memory=definition.memory,
             requires_compatibilities=tuple(definition.requires_compatibilities or ()),
-            compatibilities=tuple(getattr(definition, "compatibilities", None) or ()))
+            compatibilities=tuple(getattr(definition, "compatibilities", None) or ()),
+            status=getattr(definition, "status", None) or "ACTIVE")
+
+    def _moto_task_definition(self, name_or_arn: str):
+        from moto.ecs.exceptions import TaskDefinitionNotFoundException
+
+        name = str(name_or_arn or "").rsplit("/", 1)[-1]
+        family, colon, revision = name.partition(":")
+        revisions = self.ecs.task_definitions.get(family) or {}
+        if colon:
+            found = revisions.get(int(revision)) if revision.isdigit() else None
+        else:
+            active = [number for number, d in revisions.items() if getattr(d, "status", "ACTIVE") == "ACTIVE"]
+            found = revisions[max(active)] if active else None
+        if found is None:
+            raise TaskDefinitionNotFoundException()
+        return found
 
     def _moto_task(self, cluster: str, arn: str):
         return self.ecs.tasks.get(cluster, {}).get(arn)

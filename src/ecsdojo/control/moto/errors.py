@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["AwsError", "ClientError", "InvalidParameterError", "ValidationError", "ObjectNotFoundError",
-           "as_moto_error"]
+           "ClusterContainsServicesError", "ClusterContainsTasksError", "ServiceNotActiveError", "as_moto_error"]
 
 
 class AwsError(Exception):
@@ -38,6 +38,37 @@ class InvalidParameterError(AwsError):
     """ECS's InvalidParameterException."""
 
     code = "InvalidParameterException"
+
+
+class ClusterContainsServicesError(AwsError):
+    """DeleteCluster while the cluster still has ACTIVE (or DRAINING) services."""
+
+    code = "ClusterContainsServicesException"
+
+    def __init__(self, message: str = "The Cluster cannot be deleted while Services are active.") -> None:
+        # wording: quoted from real ECS responses in public issues (e.g. rebuy-de/aws-nuke#231)
+        super().__init__(message)
+
+
+class ClusterContainsTasksError(AwsError):
+    """DeleteCluster while the cluster still has active tasks."""
+
+    code = "ClusterContainsTasksException"
+
+    def __init__(self, message: str = "The Cluster cannot be deleted while Tasks are active.") -> None:
+        # wording: quoted from a real ECS response in gruntwork-io/cloud-nuke#368
+        super().__init__(message)
+
+
+class ServiceNotActiveError(AwsError):
+    """UpdateService on a service that is not ACTIVE (deleted: DRAINING or INACTIVE)."""
+
+    code = "ServiceNotActiveException"
+
+    def __init__(self, message: str = "Service was not ACTIVE.") -> None:
+        # wording: quoted from real ECS responses in public deployment logs ("ServiceNotActiveException:
+        # Service was not ACTIVE.")
+        super().__init__(message)
 
 
 class ValidationError(AwsError):

@@ -34,6 +34,7 @@ class TaskDefinitionView:
     memory: str | None = None
     requires_compatibilities: tuple[str, ...] = ()
     compatibilities: tuple[str, ...] = ()
+    status: str = "ACTIVE"                 # INACTIVE once deregistered
 
     def containers(self) -> list[dict[str, Any]]:
         """Copies of the container definitions (camelCase dicts, as registered)."""
