@@ -244,3 +244,32 @@ def test_is_a_launching_tasks_container_not_swept():
     engine.runtime.start(spec)
     engine.runtime.actions.clear()
     assert engine.tasks.sweep_leftovers() == [] and engine.runtime.actions == []
+
+
+class LaggingRuntime(FakeRuntime):
+    """Reports a container that died as still running for the next `lag` inspects (the engine has not processed
+    the exit yet, while the balancer's connection was already refused)."""
+
+    lag = 0
+
+    def inspect(self, container_id):
+        state = super().inspect(container_id)
+        if state is not None and self.lag > 0 and not state.alive:
+            self.lag -= 1
+            state.status, state.exit_code = "running", None
+        return state
+
+
+def test_does_an_exit_the_engine_reports_late_still_win_over_the_load_balancer():
+    runtime = LaggingRuntime()
+    engine = make_engine(runtime=runtime, exit_settle_s=5.0)
+    task = one_task(engine)
+    engine.tasks.sync(task.arn)
+    runtime_id = task.containers[0].runtime_id
+    runtime.crash(runtime_id, exit_code=3)
+    runtime.lag = 3
+    engine.store.request_stop(task, events.stop_failed_elb_health_checks("web-lb"))
+    runtime.actions.clear()
+    engine.tasks.sync(task.arn)
+    assert (task.stop_code, task.containers[0].exit_code) == (events.ESSENTIAL_CONTAINER_EXITED, 3)
+    assert runtime.actions == [] and runtime.lag == 0

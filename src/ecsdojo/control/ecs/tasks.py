@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 
 DOCKER_HEALTH_TO_ECS = {"healthy": "HEALTHY", "unhealthy": "UNHEALTHY", "starting": "UNKNOWN", None: "UNKNOWN"}
 DEFAULT_STOP_TIMEOUT_S = 30
+# A stop the load balancer asked for, of a task whose containers the engine still reports running, first waits this
+# long (wall seconds) for an exit to show: a process that just died is refused by the balancer's connection at once,
+# while the engine reports its exit a moment later (longer on a busy machine).
+EXIT_SETTLE_S = 1.0
 
 
 class TaskDefinitionReader(Protocol):
@@ -58,13 +63,14 @@ def container_reason(state: ContainerState | None) -> str | None:
 
 class TaskReconciler:
     def __init__(self, *, store: ObservedState, launcher: Launcher, desired: TaskDefinitionReader, runtime: Runtime,
-                 clock: Clock, labels: Mapping[str, str]) -> None:
+                 clock: Clock, labels: Mapping[str, str], exit_settle_s: float = EXIT_SETTLE_S) -> None:
         self.store = store
         self.launcher = launcher
         self.desired = desired
         self.runtime = runtime
         self.clock = clock
         self.labels = dict(labels)
+        self.exit_settle_s = exit_settle_s
 
     def sync(self, arn: str) -> None:
         with self.store.lock:
@@ -166,8 +172,16 @@ class TaskReconciler:
                 return
             first = task.stopping_at is None
             ids = {c.name: c.runtime_id for c in task.containers if c.runtime_id}
+            by_balancer = first and events.asked_by_load_balancer(
+                events.StopReason(task.stop_code or "", task.stopped_reason or ""))
+            essential = {c.name for c in task.containers if c.essential}
         # What the containers are before we touch them: an exit found now happened before this stop.
         before = {name: self.runtime.inspect(runtime_id) for name, runtime_id in ids.items()}
+        watched = essential & before.keys()
+        deadline = time.monotonic() + (self.exit_settle_s if by_balancer and watched else 0)
+        while time.monotonic() < deadline and all(before[n] is not None and before[n].alive for n in watched):
+            time.sleep(0.05)
+            before = {name: self.runtime.inspect(runtime_id) for name, runtime_id in ids.items()}
         with store.lock:
             if task.last_status == "STOPPED":
                 return

@@ -17,8 +17,8 @@ Behaviour taken from the Application Load Balancer documentation:
 - Proxied requests carry ``X-Forwarded-For``, ``X-Forwarded-Port`` and ``X-Forwarded-Proto``.
 
 Beyond an ALB, for a friendlier lab: when a connection to a target fails (the task died between two health
-checks), the target is marked unhealthy at once and an idempotent GET or HEAD is retried once on another
-target; any other request gets a 502.
+checks), the target is marked unhealthy at once and an idempotent GET or HEAD is retried on another target
+(each registered target at most once, so it fails only when every target does); any other request gets a 502.
 
 Everything stays on the loopback interface: the listener binds 127.0.0.1 and targets are always 127.0.0.1.
 
@@ -379,12 +379,11 @@ class LocalLoadBalancer:
 
     # -------------------------------------------------------------------------------------------- routing
 
-    def _pick(self, exclude: TargetRecord | None = None) -> TargetRecord | None:
-        """The next target round robin (healthy ones, or all registered when none is healthy)."""
+    def _pick(self, exclude: Iterable[TargetRecord] = ()) -> TargetRecord | None:
+        """The next target round robin (healthy ones, or all registered when none is healthy), not in `exclude`."""
         with self._lock:
-            pool = self._healthy or self._registered
-            if exclude is not None:
-                pool = [record for record in pool if record is not exclude]
+            excluded = {id(record) for record in exclude}
+            pool = [record for record in self._healthy or self._registered if id(record) not in excluded]
             if not pool:
                 return None
             record = pool[self._next % len(pool)]
@@ -428,8 +427,8 @@ class LocalLoadBalancer:
 
     def _send_upstream(self, record: TargetRecord, method: str, path: str, headers: list[tuple[str, str]],
                        body: bytes) -> Response:
-        """Send to `record`; on a failed connection, a GET or HEAD is retried once on another target."""
-        tried_other = False
+        """Send to `record`; on a failed connection, a GET or HEAD is retried on each other target at most once."""
+        tried = [record]
         while True:
             try:
                 response = self._exchange(record, method, path, headers, body)
@@ -440,10 +439,11 @@ class LocalLoadBalancer:
             except UpstreamFailed as failure:
                 self._release(record, answered=False)
                 self._mark_failed(record, failure.error)
-                if method in RETRY_ON_OTHER_TARGET_METHODS and not tried_other:
-                    other = self._pick(exclude=record)
+                if method in RETRY_ON_OTHER_TARGET_METHODS:
+                    other = self._pick(exclude=tried)
                     if other is not None:
-                        record, tried_other = other, True
+                        record = other
+                        tried.append(other)
                         continue
                 return self._error_response(502, "Bad Gateway",
                                             f"connection to target {record.target.id} failed: {failure.error}")
