@@ -8,7 +8,8 @@
 - desiredStatus STOPPED: SIGTERM, then SIGKILL after stopTimeout; STOPPED with stoppedAt only once no container
   of the task is left running (until then it stays STOPPING, holding its cpu, memory and ports, and the next
   sync stops it again). A task the load balancer failed whose essential container had already exited is
-  reported as the exit (EssentialContainerExited), whichever of the two the engine saw first.
+  reported as the exit (EssentialContainerExited), whichever of the two the engine saw first (it waits up to
+  EXIT_SETTLE_S for the engine to report an exit before stopping such a task).
 - `sweep_leftovers` (from the task resync): containers with this session's labels that no task owns are
   removed; a container still running for a STOPPED task is stopped.
 
