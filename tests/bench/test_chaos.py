@@ -22,3 +22,4 @@ def test_every_kind_of_fault_is_survived_and_reported_truthfully(docker_client, 
     assert result["orphans_after_stop"] == 0
     assert result["lb_requests"] > 0
     assert result["lb_failed_otherwise"] == 0, result["lb_failed_otherwise_errors"]
+    assert result["lb_failed_only_while_all_down_or_to_a_hung_target"]

@@ -386,6 +386,8 @@ def chaos_benchmark(*, faults: int = 50, desired: int = 3, seed: int | None = No
         "lb_failed_requests": len(failed), "lb_failed_while_all_down": len(all_down),
         "lb_failed_to_hung_target": len(hung), "lb_failed_otherwise": len(otherwise),
         "lb_failed_otherwise_errors": sorted({error for _, _, error in otherwise}),
+        "lb_failed_only_while_all_down": len(failed) == len(all_down),
+        "lb_failed_only_while_all_down_or_to_a_hung_target": not otherwise,
         "details": details[:20],
         "seconds": round(time.monotonic() - started, 1),
     })
