@@ -508,3 +508,20 @@ def test_does_stop_close_the_listener_and_end_health_checks(make_task):
     assert not _answers(port)
     wait_for(lambda: not [thread for thread in threading.enumerate() if thread.name.startswith("lb-stopper-")],
              timeout=10, message="the listener and health-check threads to end")
+
+
+def test_does_a_get_find_the_one_live_target_when_the_others_died_at_once(make_task, make_balancer):
+    """Two of three targets die between health checks: a GET is retried on each other target until one answers
+    (it fails only when every target does)."""
+    first, second, survivor = make_task("first"), make_task("second"), make_task("survivor")
+    balancer = make_balancer(health_interval_s=60)
+    balancer.set_targets([first.target, second.target, survivor.target])
+    assert balancer.wait_healthy(3, timeout=10)
+    assert get(balancer, "/")[0] == 200        # round robin: the next GET goes to "second", its retry to "first"
+    first.die()
+    second.die()
+    assert [get(balancer, "/")[0] for _ in range(6)] == [200] * 6
+    assert balancer.failed_requests == 0
+    assert balancer.target_health() == {"first": "unhealthy", "second": "unhealthy", "survivor": "healthy"}
+    survivor.die()
+    assert get(balancer, "/")[0] == 502 and balancer.failed_requests == 1

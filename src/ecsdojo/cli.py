@@ -25,7 +25,7 @@ COMMAND_MODULES = (
     "ecsdojo.grading.cli",     # release, grade, progress, bench grade
     "ecsdojo.quiz.cli",        # quiz, drill
     "ecsdojo.load",            # load
-    "ecsdojo.bench",           # bench heal, scale, idle
+    "ecsdojo.bench",           # bench heal, scale, idle, chaos
     "ecsdojo.classroom.cli",   # classroom up|down|status|push|spawn|image, bench classroom
 )
 
@@ -34,7 +34,7 @@ class CommandRegistry:
     def __init__(self, parser: argparse.ArgumentParser) -> None:
         self._commands = parser.add_subparsers(dest="command", metavar="COMMAND")
         self._bench_parser = self._commands.add_parser(
-            "bench", help="benchmarks that print one JSON line (heal, scale, idle, grade)")
+            "bench", help="benchmarks that print one JSON line (heal, scale, idle, chaos, grade)")
         self._bench = self._bench_parser.add_subparsers(dest="bench", metavar="BENCHMARK")
         self._bench_parser.set_defaults(handler=lambda args: _print_help(self._bench_parser))
 

@@ -188,7 +188,7 @@ class Engine:
 
 
 def make_engine(*, speed: float = 1.0, instances: int = 2, instance_memory: int = 4096,
-                runtime: FakeRuntime | None = None) -> Engine:
+                runtime: FakeRuntime | None = None, exit_settle_s: float = 0.0) -> Engine:
     desired = FakeDesiredState()
     queue = RecordingQueue()
     clock = ManualClock(speed)
@@ -201,7 +201,7 @@ def make_engine(*, speed: float = 1.0, instances: int = 2, instance_memory: int 
     runtime = runtime or FakeRuntime()
     launcher = Launcher(store=store, creator=desired, clock=clock)
     tasks = TaskReconciler(store=store, launcher=launcher, desired=desired, runtime=runtime, clock=clock,
-                           labels=owned_labels("unit"))
+                           labels=owned_labels("unit"), exit_settle_s=exit_settle_s)
     services = ServiceReconciler(store=store, launcher=launcher, desired=desired, clock=clock, queue=queue)
     return Engine(store=store, desired=desired, runtime=runtime, queue=queue, clock=clock, launcher=launcher,
                   tasks=tasks, services=services)

@@ -305,3 +305,97 @@ def test_a_service_behind_a_load_balancer_in_one_call_answers_and_reports_target
         TargetGroupArn=local.client("elbv2").describe_target_groups(Names=["web-lb-tg"])["TargetGroups"][0][
             "TargetGroupArn"])["TargetHealthDescriptions"]
     assert len(targets) == 2, "ECS registered both tasks in the target group"
+
+
+# ---- issue 14: a paused container behind the load balancer; the exit against the balancer's failed checks --------
+
+def served_service(ecs, local, *, desired=2):
+    ecs.register_task_definition(family="my-task", containerDefinitions=[container()])
+    return local.create_service_behind_load_balancer(cluster="my-cluster", service="my-service",
+                                                     task_definition="my-task", container_name="web",
+                                                     load_balancer="web-lb", port=8082, desired_count=desired)
+
+
+def stopped_task(ecs, arn, timeout=60):
+    def stopped():
+        body = ecs.describe_tasks(cluster="my-cluster", tasks=[arn])["tasks"][0]
+        return body if body["lastStatus"] == "STOPPED" else None
+
+    return wait_for(stopped, timeout=timeout, message=f"task {arn.rsplit('/', 1)[-1]} to stop")
+
+
+def api_agrees_with_docker(ecs, local, docker_client, desired=2):
+    """describe_services' runningCount, the RUNNING tasks' containers and Docker's running containers agree."""
+    def agree():
+        service = ecs.describe_services(cluster="my-cluster", services=["my-service"])["services"][0]
+        arns = ecs.list_tasks(cluster="my-cluster", serviceName="my-service", desiredStatus="RUNNING")["taskArns"]
+        tasks = ecs.describe_tasks(cluster="my-cluster", tasks=arns)["tasks"] if arns else []
+        api_ids = {c["runtimeId"] for t in tasks if t["lastStatus"] == "RUNNING" for c in t["containers"]}
+        docker_ids = {c.id for c in docker_client.containers.list(
+            filters={"label": f"ecsdojo.session={local.session}"}) if c.status in ("running", "paused")}
+        return service["runningCount"] == desired and api_ids == docker_ids and len(docker_ids) == desired
+
+    wait_for(agree, timeout=60, message="the API and Docker to agree on the running containers")
+
+
+def test_a_paused_container_is_stopped_for_failed_elb_checks_and_never_leaks(ecs, local, docker_client):
+    from ecsdojo.runtime.faults import Faults
+
+    served_service(ecs, local)
+    victim = local.tasks("my-cluster")[0]
+    runtime_id = victim.containers[0].runtime_id
+    Faults(local.runtime).inject("pause", runtime_id)
+    body = stopped_task(ecs, victim.arn)
+    assert body["stopCode"] == "ServiceSchedulerInitiated"
+    assert body["stoppedReason"] == "Task failed ELB health checks in (elb web-lb)"
+    assert docker_client.containers.get(runtime_id).status == "exited", "the engine really stopped it"
+    Faults(local.runtime).unpause(runtime_id)
+    assert docker_client.containers.get(runtime_id).status == "exited", "nothing left to run untracked"
+    api_agrees_with_docker(ecs, local, docker_client)
+
+
+def test_an_exit_behind_the_load_balancer_is_reported_as_the_exit(ecs, local, docker_client):
+    """The balancer sees a dead target first whenever traffic reaches it before the task reconciler looks: the
+    exit still wins (the issue saw ServiceSchedulerInitiated for 25 of 44 exits)."""
+    import threading
+    import time
+
+    from ecsdojo.control.elb.reconciler import NEW_TARGET_GRACE_S
+    from ecsdojo.runtime.faults import Faults
+
+    url = served_service(ecs, local)
+    done = threading.Event()
+
+    def traffic():
+        while not done.is_set():
+            try:
+                get(url + "/", timeout=2)
+            except OSError:
+                pass
+
+    threads = [threading.Thread(target=traffic, daemon=True) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        for fault, exit_code in (("crash", 3), ("kill", 137), ("crash", 5), ("stop", 0), ("rm", 137)):
+            local.wait_for_healthy_targets(2, load_balancer="web-lb", timeout=60)
+            victim = min((t for t in local.tasks("my-cluster") if t.last_status == "RUNNING"),
+                         key=lambda t: t.health_since)
+            # Past the balancer's grace for a new target, so that it may be the first to stop the task.
+            time.sleep(max(0.0, victim.health_since + NEW_TARGET_GRACE_S + 0.5 - local.plane.clock.monotonic()))
+            if fault == "crash":
+                try:
+                    get(f"http://127.0.0.1:{host_port(local, victim)}/crash?code={exit_code}")
+                except OSError:
+                    pass
+            else:
+                Faults(local.runtime).inject(fault, victim.containers[0].runtime_id)
+            body = stopped_task(ecs, victim.arn)
+            assert (fault, body["stopCode"], body["stoppedReason"]) == (
+                fault, "EssentialContainerExited", "Essential container in task exited")
+            assert body["containers"][0]["exitCode"] == exit_code, fault
+            api_agrees_with_docker(ecs, local, docker_client)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(timeout=5)

@@ -295,3 +295,17 @@ def test_a_revision_whose_containers_crash_after_starting_trips_the_breaker(ecs,
             "rolling back to deployment" in e["message"] for e in body["events"])
 
     wait_for(crash_new_revision, timeout=30, message="the breaker to trip on crashing tasks and roll back")
+
+
+def test_the_task_resync_removes_a_container_of_the_session_no_task_owns(ecs, local, fake):
+    """Issue 14: a leftover (a container with this session's labels whose task record is gone) is swept by the
+    periodic task resync; the service's own containers are left alone."""
+    from ecsdojo.runtime.base import LABEL_TASK_ARN, ContainerSpec, owned_labels
+
+    make_service(ecs, desired=1)
+    wait_running(ecs, 1)
+    stray = fake.start(ContainerSpec(name="stray", image=APP, labels={
+        **owned_labels(local.session), LABEL_TASK_ARN: "arn:aws:ecs:us-east-1:123456789012:task/my-cluster/gone"}))
+    wait_for(lambda: fake.inspect(stray.id) is None, timeout=30, message="the leftover to be removed")
+    assert ("remove", stray.id) in fake.actions
+    assert len(fake.running()) == 1 and service_body(ecs)["runningCount"] == 1

@@ -225,6 +225,24 @@ def test_does_stop_send_sigterm_first_and_sigkill_after_the_timeout(runtime):
 
 
 @pytest.mark.docker
+def test_is_a_paused_container_alive_and_stopped_at_once(runtime):
+    """`docker pause` freezes the process: still alive (not exited) for the runtime; a stop ends it promptly
+    (the engine resumes it to deliver SIGTERM; observed on Docker 20.10), and pausing or unpausing a container that
+    is not running is a no-op."""
+    state = runtime.start(make_spec("paused", ports=()))
+    wait_for(lambda: "listening" in runtime.logs(state.id), message="the app to listen")
+    runtime.pause(state.id)
+    paused = runtime.inspect(state.id)
+    assert (paused.status, paused.alive, paused.running, paused.exit_code) == ("paused", True, False, None)
+    runtime.stop(state.id, timeout_s=10)
+    stopped = runtime.inspect(state.id)
+    assert (stopped.status, stopped.alive) == ("exited", False)
+    runtime.unpause(state.id)                               # not paused: a no-op
+    runtime.pause(state.id)                                 # not running: a no-op
+    assert runtime.inspect(state.id).status == "exited"
+
+
+@pytest.mark.docker
 def test_does_kill_report_128_plus_the_signal(runtime):
     state = runtime.start(make_spec("kill", ports=()))
     runtime.kill(state.id, signal="SIGKILL")

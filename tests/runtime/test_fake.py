@@ -175,3 +175,15 @@ def test_does_setting_stop_unregister_the_watcher():
     assert seen == []
     runtime.emit(RuntimeEvent("", "reconnect"))
     assert seen == []
+
+
+def test_is_a_paused_container_alive_until_stopped():
+    runtime = FakeRuntime()
+    state = runtime.start(make_spec("web"))
+    paused = runtime.pause(state.id)
+    assert (paused.status, paused.alive, paused.running) == ("paused", True, False)
+    assert runtime.unpause(state.id).running
+    runtime.pause(state.id)
+    runtime.stop(state.id)
+    assert (runtime.inspect(state.id).status, runtime.inspect(state.id).alive) == ("exited", False)
+    assert runtime.actions == [("start", "web"), ("stop", state.id)]

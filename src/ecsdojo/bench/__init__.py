@@ -3,6 +3,8 @@
 - `heal`  (bench/heal.py): container death → replacement, against Docker's restart policy;
 - `scale` (bench/scale.py): CPU target tracking on real containers, load → scale out → scale in;
 - `idle`  (bench/idle.py): what an idle engine costs (CPU % of a core, resident memory);
+- `chaos` (bench/chaos.py): random faults against a service behind the load balancer (lost tasks, orphans,
+  API-vs-Docker disagreements, failed requests);
 - `grade` lives with the grader (grading/bench.py).
 
 Example::
@@ -30,9 +32,10 @@ def demo_image_ready(runtime: str | None = "docker") -> bool:
 
 
 def register(commands) -> None:
-    """Add `heal`, `scale` and `idle` to `dojo bench`."""
-    from ecsdojo.bench import heal, idle, scale
+    """Add `heal`, `scale`, `idle` and `chaos` to `dojo bench`."""
+    from ecsdojo.bench import chaos, heal, idle, scale
 
     heal.register(commands)
     scale.register(commands)
     idle.register(commands)
+    chaos.register(commands)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 __all__ = [
     "TASK_FAILED_TO_START", "ESSENTIAL_CONTAINER_EXITED", "USER_INITIATED", "SERVICE_SCHEDULER_INITIATED",
     "StopReason", "STOP_ESSENTIAL_EXITED", "STOP_FAILED_HEALTH_CHECKS", "USER_STOP_REASON", "stop_by_user", "stop_for_scaling",
-    "stop_failed_elb_health_checks", "stop_failed_to_start", "cannot_start_container", "LOG_GROUP_MISSING",
+    "stop_failed_elb_health_checks", "stop_failed_to_start", "cannot_start_container", "asked_by_load_balancer", "LOG_GROUP_MISSING",
     "log_group_missing_reason", "SECRETS_PREFIX", "secrets_unavailable_reason",
     "OOM_REASON", "CONTAINER_REMOVED_REASON",
     "task_list", "service_started_tasks", "service_stopped_tasks", "service_task_failed_health_checks",
@@ -51,6 +51,7 @@ STOP_FAILED_HEALTH_CHECKS = StopReason(SERVICE_SCHEDULER_INITIATED, "Task failed
 USER_STOP_REASON = "Task stopped by user"
 OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 CONTAINER_REMOVED_REASON = "Container removed outside ECS"
+_ELB_HEALTH_CHECKS_PREFIX = "Task failed ELB health checks in (elb "
 
 
 def stop_by_user(reason: str | None = None) -> StopReason:
@@ -64,7 +65,22 @@ def stop_for_scaling(deployment_id: str | None) -> StopReason:
 
 
 def stop_failed_elb_health_checks(load_balancer_name: str) -> StopReason:
-    return StopReason(SERVICE_SCHEDULER_INITIATED, f"Task failed ELB health checks in (elb {load_balancer_name})")
+    return StopReason(SERVICE_SCHEDULER_INITIATED, f"{_ELB_HEALTH_CHECKS_PREFIX}{load_balancer_name})")
+
+
+def asked_by_load_balancer(stop: StopReason) -> bool:
+    """Whether a stop was asked for because the load balancer's health checks failed the task.
+
+    A container that has exited fails the load balancer's checks too (connection refused), and the balancer's
+    prober may notice before the task reconciler sees the exit: the exit is the cause, so the task reconciler
+    reports EssentialContainerExited (with the exit code and OOM reason) for a task whose essential container had
+    already exited when it came to stop it. (The container's own health check cannot race the exit: the task
+    reconciler observes both, and the exit first.)
+
+    >>> asked_by_load_balancer(stop_failed_elb_health_checks("web-lb")), asked_by_load_balancer(stop_by_user())
+    (True, False)
+    """
+    return stop.code == SERVICE_SCHEDULER_INITIATED and stop.reason.startswith(_ELB_HEALTH_CHECKS_PREFIX)
 
 
 def stop_failed_to_start(runtime_reason: str) -> StopReason:

@@ -4,7 +4,7 @@ API calls arrive through control/moto/'s interception and `ecs.api.EcsApi` (vali
 keys); the workers run one `sync` per key: ("task", arn) → `TaskReconciler`, ("service", cluster, name) →
 `ServiceReconciler`, and any other kind registered with `handle` (the load balancers' key, for one). Runtime
 events only enqueue the task they name; a periodic resync (a delayed re-add of its own key) enqueues every live
-key, because events can be lost. A failed sync is requeued with a rate-limited exponential back-off.
+key, because events can be lost, and the task resync sweeps leftovers (this session's containers no task owns). A failed sync is requeued with a rate-limited exponential back-off.
 
 Example::
 
@@ -157,6 +157,8 @@ class ControlPlane:
         tasks = key == TASK_RESYNC_KEY
         try:
             self.resync(tasks=tasks, services=not tasks)
+            if tasks:
+                self.task_reconciler.sweep_leftovers()
         finally:
             self.queue.add_after(key, TASK_RESYNC_INTERVAL_S if tasks else RESYNC_INTERVAL_S)
 

@@ -78,7 +78,7 @@ class ContainerState:
     name: str
     image: str
     labels: dict[str, str]
-    status: str                       # "created" | "running" | "exited" | "removing" | "dead"
+    status: str                       # "created" | "running" | "paused" | "restarting" | "exited" | "removing" | "dead"
     exit_code: int | None = None
     oom_killed: bool = False
     error: str | None = None          # the runtime's own error text, if any
@@ -90,6 +90,13 @@ class ContainerState:
     @property
     def running(self) -> bool:
         return self.status == "running"
+
+    @property
+    def alive(self) -> bool:
+        """Whether the container's process still exists: running, or paused (Docker's cgroup freezer holds a
+        paused process; it has not exited). ECS counts a hung container as RUNNING until a health check
+        (the container's own, or the load balancer's) fails it."""
+        return self.status in ("running", "paused")
 
 
 @dataclass(frozen=True)

@@ -388,6 +388,29 @@ class DockerRuntime(Runtime):
                 if error.status_code != 409:      # 409: the container is not running
                     raise
 
+    def pause(self, container_id: str) -> None:
+        """`docker pause` (fault injection: a hung container); a no-op when gone or not running."""
+        self._freeze(container_id, pause=True)
+
+    def unpause(self, container_id: str) -> None:
+        """`docker unpause`; a no-op when gone or not paused."""
+        self._freeze(container_id, pause=False)
+
+    def _freeze(self, container_id: str, *, pause: bool) -> None:
+        with self._engine():
+            container = self._managed(container_id)
+            if container is None or container.status != ("running" if pause else "paused"):
+                return
+            try:
+                container.pause() if pause else container.unpause()
+            except self._errors.NotFound:
+                return
+            except self._errors.APIError as error:
+                # Docker 20.10 answers 500 "... is not running" / "... is not paused" (newer engines 409) when
+                # the container changed between the inspect and the call.
+                if error.status_code != 409 and "is not" not in str(error.explanation or ""):
+                    raise
+
     def remove(self, container_id: str) -> None:
         with self._engine():
             container = self._managed(container_id)

@@ -2,7 +2,7 @@
 
 Every mutating call is recorded in ``.actions`` as a tuple: ``("start", name)``, ``("stop", id)``,
 ``("kill", id, signal)``, ``("remove", id)``. Tests drive containers with ``crash``, ``oom``, ``exit``,
-``set_health``, ``fail_next_start`` and ``fail_image``. Ids are deterministic (sha256 of a counter) and
+``pause``, ``unpause``, ``set_health``, ``fail_next_start`` and ``fail_image``. Ids are deterministic (sha256 of a counter) and
 dynamic host ports count up from 32768.
 
 Events reach watch() callbacks SYNCHRONOUSLY, on the thread that caused them (the test's thread, or the
@@ -116,6 +116,22 @@ class FakeRuntime(Runtime):
         """The kernel's OOM killer ends the container: oom_killed, exit code 137, events oom then die."""
         return self.exit(container_id, 137, oom_killed=True)
 
+    def pause(self, container_id: str) -> ContainerState:
+        """`docker pause`: the process is frozen, not gone (status "paused"); Docker emits "pause", which the
+        control plane does not watch."""
+        with self._lock:
+            state = self._require(container_id)
+            if state.status == "running":
+                state.status = "paused"
+        return self.inspect(container_id)
+
+    def unpause(self, container_id: str) -> ContainerState:
+        with self._lock:
+            state = self._require(container_id)
+            if state.status == "paused":
+                state.status = "running"
+        return self.inspect(container_id)
+
     def set_health(self, container_id: str, health: str | None) -> ContainerState:
         """Set the health status ("starting" | "healthy" | "unhealthy"); emits health_status on a change."""
         if health not in (None, "starting", "healthy", "unhealthy"):
@@ -166,7 +182,7 @@ class FakeRuntime(Runtime):
                 raise ContainerStartError(f"container {spec.name} lacks the label {LABEL_MANAGED}=true")
             if any(state.name == spec.name for state in self.containers.values()):
                 raise ContainerStartError(f'Conflict. The container name "/{spec.name}" is already in use')
-            taken = {port for state in self.containers.values() if state.status == "running"
+            taken = {port for state in self.containers.values() if state.alive
                      for port in state.ports.values()}
             ports: dict[int, int] = {}
             for mapping in spec.ports:
@@ -197,7 +213,7 @@ class FakeRuntime(Runtime):
         with self._lock:
             self.actions.append(("stop", container_id))
             state = self.containers.get(container_id)
-            if state is not None and state.status == "running":
+            if state is not None and state.alive:
                 self._finish(state, self.stop_exit_code)
                 events.append(self._die_event(state))
         self._deliver(events)
@@ -207,7 +223,7 @@ class FakeRuntime(Runtime):
         with self._lock:
             self.actions.append(("kill", container_id, signal))
             state = self.containers.get(container_id)
-            if state is not None and state.status == "running":
+            if state is not None and state.alive:
                 self._finish(state, 128 + _signal_number(signal))
                 events.append(self._die_event(state))
         self._deliver(events)
@@ -219,7 +235,7 @@ class FakeRuntime(Runtime):
             state = self.containers.pop(container_id, None)
             if state is not None:
                 self.specs.pop(container_id, None)
-                if state.status == "running":
+                if state.alive:
                     self._finish(state, 137)
                     events.append(self._die_event(state))
                 events.append(RuntimeEvent(state.id, "destroy", dict(state.labels), {"name": state.name}))

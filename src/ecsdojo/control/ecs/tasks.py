@@ -3,8 +3,15 @@
 - PROVISIONING with desiredStatus RUNNING: start every container through the runtime; RUNNING when all are up,
   or STOPPED with stopCode TaskFailedToStart and the runtime's reason (CannotPullContainerError, ...).
 - RUNNING: an essential container that exits stops the task (EssentialContainerExited, "Essential container in
-  task exited", exit code and OOM reason on the container); container health is mapped to ECS's words.
-- desiredStatus STOPPED: SIGTERM, then SIGKILL after stopTimeout; STOPPED with stoppedAt.
+  task exited", exit code and OOM reason on the container); container health is mapped to ECS's words. A paused
+  (hung) container has not exited: the task stays RUNNING until a health check fails it, as on ECS.
+- desiredStatus STOPPED: SIGTERM, then SIGKILL after stopTimeout; STOPPED with stoppedAt only once no container
+  of the task is left running (until then it stays STOPPING, holding its cpu, memory and ports, and the next
+  sync stops it again). A task the load balancer failed whose essential container had already exited is
+  reported as the exit (EssentialContainerExited), whichever of the two the engine saw first (it waits up to
+  EXIT_SETTLE_S for the engine to report an exit before stopping such a task).
+- `sweep_leftovers` (from the task resync): containers with this session's labels that no task owns are
+  removed; a container still running for a STOPPED task is stopped.
 
 It never calls another reconciler: a change is saved to the store, which enqueues the keys that care.
 
@@ -18,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from collections.abc import Mapping
 from typing import Protocol
@@ -31,7 +39,7 @@ from ecsdojo.control.launcher import Launcher
 from ecsdojo.control.moto.views import TaskDefinitionView
 from ecsdojo.control.specs import container_specs
 from ecsdojo.control.store import ObservedState
-from ecsdojo.runtime.base import ContainerState, Runtime, RuntimeError_
+from ecsdojo.runtime.base import LABEL_SESSION, LABEL_TASK_ARN, ContainerState, Runtime, RuntimeError_
 
 __all__ = ["TaskReconciler", "TaskDefinitionReader", "container_reason", "DOCKER_HEALTH_TO_ECS"]
 
@@ -39,6 +47,10 @@ log = logging.getLogger(__name__)
 
 DOCKER_HEALTH_TO_ECS = {"healthy": "HEALTHY", "unhealthy": "UNHEALTHY", "starting": "UNKNOWN", None: "UNKNOWN"}
 DEFAULT_STOP_TIMEOUT_S = 30
+# A stop the load balancer asked for, of a task whose containers the engine still reports running, first waits this
+# long (wall seconds) for an exit to show: a process that just died is refused by the balancer's connection at once,
+# while the engine reports its exit a moment later (longer on a busy machine).
+EXIT_SETTLE_S = 1.0
 
 
 class TaskDefinitionReader(Protocol):
@@ -55,8 +67,9 @@ def container_reason(state: ContainerState | None) -> str | None:
 
 class TaskReconciler:
     def __init__(self, *, store: ObservedState, launcher: Launcher, desired: TaskDefinitionReader, runtime: Runtime,
-                 clock: Clock, labels: Mapping[str, str], logs: LogShipper | None = None,
-                 secrets: SecretReader | None = None, region: str = "us-east-1") -> None:
+                 clock: Clock, labels: Mapping[str, str], exit_settle_s: float = EXIT_SETTLE_S,
+                 logs: LogShipper | None = None, secrets: SecretReader | None = None,
+                 region: str = "us-east-1") -> None:
         self.logs = logs                    # the awslogs driver (control/ecs/logs.py); None: no log shipping
         self.secrets = secrets              # reads `secrets[].valueFrom` (control/ecs/secrets.py); None: not read
         self.region = region
@@ -66,6 +79,7 @@ class TaskReconciler:
         self.runtime = runtime
         self.clock = clock
         self.labels = dict(labels)
+        self.exit_settle_s = exit_settle_s
 
     def sync(self, arn: str) -> None:
         with self.store.lock:
@@ -174,7 +188,7 @@ class TaskReconciler:
                 state = states[container.name]
                 if container.last_status == "STOPPED":
                     continue
-                if state is None or not state.running:
+                if state is None or not state.alive:
                     container.last_status = "STOPPED"
                     container.exit_code = state.exit_code if state is not None else 137
                     container.reason = container_reason(state)
@@ -201,11 +215,29 @@ class TaskReconciler:
         with store.lock:
             if task.last_status == "STOPPED":
                 return
+            first = task.stopping_at is None
+            ids = {c.name: c.runtime_id for c in task.containers if c.runtime_id}
+            by_balancer = first and events.asked_by_load_balancer(
+                events.StopReason(task.stop_code or "", task.stopped_reason or ""))
+            essential = {c.name for c in task.containers if c.essential}
+        # What the containers are before we touch them: an exit found now happened before this stop.
+        before = {name: self.runtime.inspect(runtime_id) for name, runtime_id in ids.items()}
+        watched = essential & before.keys()
+        deadline = time.monotonic() + (self.exit_settle_s if by_balancer and watched else 0)
+        while time.monotonic() < deadline and all(before[n] is not None and before[n].alive for n in watched):
+            time.sleep(0.05)
+            before = {name: self.runtime.inspect(runtime_id) for name, runtime_id in ids.items()}
+        with store.lock:
+            if task.last_status == "STOPPED":
+                return
+            if first:
+                self._exit_wins(task, before)
             if task.stopping_at is None:
                 task.stopping_at = clock.now()
             task.last_status = "STOPPING"
             store.save_task(task)
-            to_stop = [(c, c.runtime_id) for c in task.containers if c.runtime_id and c.last_status != "STOPPED"]
+            to_stop = [(c, c.runtime_id) for c in task.containers if c.runtime_id and (
+                c.last_status != "STOPPED" or (before.get(c.name) is not None and before[c.name].alive))]
             definition = self.desired.task_definition(task.task_definition_arn)
             timeouts = {d["name"]: clock.wall(d.get("stopTimeout", DEFAULT_STOP_TIMEOUT_S))
                         for d in definition.container_definitions}
@@ -216,6 +248,13 @@ class TaskReconciler:
             except RuntimeError_ as error:   # the engine went away: the resync will look again
                 log.warning("stopping %s failed: %s", runtime_id, error)
         finals = {c.name: self.runtime.inspect(c.runtime_id) if c.runtime_id else None for c in task.containers}
+        left = [name for name, state in finals.items() if state is not None and state.alive]
+        if left:
+            # Not stopped yet: the task stays STOPPING and keeps its cpu, memory and ports (a container that still
+            # runs still holds them); the task resync stops it again.
+            log.warning("task %s: container(s) %s still running after stop; trying again at the next resync",
+                        task.id, ", ".join(left))
+            return
         if self.logs is not None:
             self.logs.flush(task)           # a stopped task's last lines stay readable in its log stream
         with store.lock:
@@ -236,3 +275,62 @@ class TaskReconciler:
             self.launcher.release(task)
             store.save_task(task)
             store.task_changed(task)
+
+    @staticmethod
+    def _exit_wins(task: r.TaskRecord, before: Mapping[str, ContainerState | None]) -> None:
+        """A task the load balancer failed whose essential container had already exited stopped because it exited
+        (the balancer's probe of an exited container fails too, and may be seen first). Caller holds the lock."""
+        if not events.asked_by_load_balancer(events.StopReason(task.stop_code or "", task.stopped_reason or "")):
+            return
+        exited = False
+        for container in task.containers:
+            if not container.runtime_id or container.last_status == "STOPPED" or container.name not in before:
+                continue
+            state = before[container.name]
+            if state is None or not state.alive:
+                container.last_status = "STOPPED"
+                container.exit_code = state.exit_code if state is not None else 137
+                container.reason = container_reason(state)
+                exited = exited or container.essential
+        if exited:
+            task.stop_code = events.STOP_ESSENTIAL_EXITED.code
+            task.stopped_reason = events.STOP_ESSENTIAL_EXITED.reason
+
+    # ---- leftovers -------------------------------------------------------------------------------------
+    def sweep_leftovers(self) -> list[tuple[str, str]]:
+        """Containers with this session's labels that no task owns, removed; a container still running for a
+        STOPPED task, stopped (the engine keeps a stopped task's exited containers, as the ECS agent keeps them
+        until its clean-up). Returns the actions taken, ("remove" | "stop", container id).
+
+        A container of a task whose launch is in progress (PROVISIONING, PENDING) is left alone: its id is
+        recorded only once every container of the task has started."""
+        session = self.labels.get(LABEL_SESSION)
+        if not session:
+            return []
+        found = self.runtime.list({LABEL_SESSION: session})
+        actions: list[tuple[str, str]] = []
+        with self.store.lock:
+            for state in found:
+                arn = state.labels.get(LABEL_TASK_ARN)
+                if not arn:
+                    continue                              # not a task's container
+                task = self.store.tasks.get(arn)
+                if task is None:
+                    actions.append(("remove", state.id))   # no record owns it
+                elif task.last_status in ("PROVISIONING", "PENDING"):
+                    continue
+                elif state.id not in {c.runtime_id for c in task.containers}:
+                    actions.append(("remove", state.id))   # not the container its task recorded
+                elif task.last_status == "STOPPED" and state.alive:
+                    actions.append(("stop", state.id))
+        for action, runtime_id in actions:
+            log.warning("container %s: %s (no running task owns it)", runtime_id[:12],
+                        "removing" if action == "remove" else "stopping")
+            try:
+                if action == "remove":
+                    self.runtime.remove(runtime_id)
+                else:
+                    self.runtime.stop(runtime_id, timeout_s=self.clock.wall(DEFAULT_STOP_TIMEOUT_S))
+            except RuntimeError_ as error:
+                log.warning("%s of %s failed: %s", action, runtime_id[:12], error)
+        return actions

@@ -2,8 +2,10 @@
 
 - `reconciler.BalancerReconciler` — listeners → local balancers; target registration with ECS's service events;
   unhealthy targets replaced;
-- `balancer.LocalLoadBalancer` — one listener: round robin, health checks, draining, fail-open;
-- `proxy` — its HTTP side (server, handler, request bodies); `targets` — target records, states, matcher.
+- `balancer.LocalLoadBalancer` — one listener: round robin, health checks, fail-open; `draining` — deregistered
+  targets finishing their in-flight requests;
+- `proxy` — its HTTP side (server, handler, request bodies, forwarded headers, responses); `targets` — target
+  records, states, settings, matcher.
 
 Example::
 

@@ -12,13 +12,13 @@ Behaviour taken from the Application Load Balancer documentation:
 - Round robin over the healthy targets. When no target is healthy the load balancer *fails open*: it routes
   to every registered target, whatever its health, as an ALB does when a target group holds only unhealthy
   targets. With no registered target at all it answers 503.
-- A deregistered target is ``draining``: it gets no new requests, its in-flight requests finish, and it
-  disappears once they have (at once when there are none) or after ``deregistration_delay_s``.
+- A deregistered target is ``draining`` (draining.py): it gets no new requests, its in-flight requests finish,
+  and it disappears once they have (at once when there are none) or after ``deregistration_delay_s``.
 - Proxied requests carry ``X-Forwarded-For``, ``X-Forwarded-Port`` and ``X-Forwarded-Proto``.
 
 Beyond an ALB, for a friendlier lab: when a connection to a target fails (the task died between two health
-checks), the target is marked unhealthy at once and an idempotent GET or HEAD is retried once on another
-target; any other request gets a 502.
+checks), the target is marked unhealthy at once and an idempotent GET or HEAD is retried on another target
+(each registered target at most once, so it fails only when every target does); any other request gets a 502.
 
 Everything stays on the loopback interface: the listener binds 127.0.0.1 and targets are always 127.0.0.1.
 
@@ -43,6 +43,7 @@ import threading
 import time
 from collections.abc import Iterable
 
+from ecsdojo.control.elb.draining import Draining
 from ecsdojo.control.elb.health import apply_check, probe
 from ecsdojo.control.elb.proxy import (
     BodyTooLarge,
@@ -51,15 +52,15 @@ from ecsdojo.control.elb.proxy import (
     Response,
     UpstreamFailed,
     UpstreamTimedOut,
+    forward_headers,
     read_request_body,
+    write_response,
 )
 from ecsdojo.control.elb.targets import (
-    DEREGISTRATION_IN_PROGRESS,
     DRAINING,
     FAILED_HEALTH_CHECKS,
     FIRST_UNPRIVILEGED_PORT,
     HEALTHY,
-    HOP_BY_HOP_HEADERS,
     IDEMPOTENT_METHODS,
     INITIAL,
     INITIAL_HEALTH_CHECKING,
@@ -75,6 +76,7 @@ from ecsdojo.control.elb.targets import (
     TargetHealth,
     TargetRecord,
     new_connection,
+    checked_settings,
     parse_matcher,
     quick_ack,
 )
@@ -107,25 +109,10 @@ class LocalLoadBalancer:
                  health_timeout_s: float = 2.0, healthy_threshold: int = 2, unhealthy_threshold: int = 2,
                  matcher: str = "200", deregistration_delay_s: float = 0.0, idle_timeout_s: float = 60.0,
                  on_change: ChangeCallback | None = None) -> None:
-        def invalid(field: str, value: object, expected: str) -> InvalidHealthCheckSettingError:
-            return InvalidHealthCheckSettingError(name, field, value, expected)
-
-        if not health_path.startswith("/"):
-            raise invalid("health_path", health_path, "a path starting with /")
-        for field, value in (("health_interval_s", health_interval_s), ("health_timeout_s", health_timeout_s),
-                             ("idle_timeout_s", idle_timeout_s)):
-            if not value > 0:
-                raise invalid(field, value, "a number of seconds above 0")
-        if not deregistration_delay_s >= 0:
-            raise invalid("deregistration_delay_s", deregistration_delay_s, "a number of seconds, 0 or more")
-        for field, value in (("healthy_threshold", healthy_threshold), ("unhealthy_threshold", unhealthy_threshold)):
-            if not isinstance(value, int) or not 1 <= value <= 10:
-                raise invalid(field, value, "a whole number from 1 to 10")
-        try:
-            self._matcher_codes = parse_matcher(matcher)
-        except ValueError:
-            raise invalid("matcher", matcher, 'HTTP codes 200-499 such as "200", "200-299" or "200,302"') from None
-
+        self._matcher_codes = checked_settings(
+            name, health_path=health_path, health_interval_s=health_interval_s, health_timeout_s=health_timeout_s,
+            idle_timeout_s=idle_timeout_s, deregistration_delay_s=deregistration_delay_s,
+            healthy_threshold=healthy_threshold, unhealthy_threshold=unhealthy_threshold, matcher=matcher)
         self.name = name
         self.health_path = health_path
         self.health_interval_s = float(health_interval_s)
@@ -146,7 +133,6 @@ class LocalLoadBalancer:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._targets: dict[str, TargetRecord] = {}       # registered (initial/healthy/unhealthy), in order
-        self._draining: dict[str, TargetRecord] = {}
         self._healthy: list[TargetRecord] = []
         self._registered: list[TargetRecord] = []
         self._next = 0
@@ -155,6 +141,8 @@ class LocalLoadBalancer:
         self._failed = 0
         self._pending_events: list[tuple[str, str, str]] = []
         self._event_lock = threading.RLock()      # a callback may call back into the balancer
+        self._draining = Draining(delay_s=self.deregistration_delay_s, lock=self._lock,
+                                  pending_events=self._pending_events, fire_events=self._fire_events)
 
     # ----------------------------------------------------------------------------------------- lifecycle
 
@@ -202,7 +190,7 @@ class LocalLoadBalancer:
             if not self._started:
                 return
             self._started = False
-            records = list(self._targets.values()) + list(self._draining.values())
+            records = list(self._targets.values()) + self._draining.records()
         for record in records:
             record.stop.set()
             record.close_idle()
@@ -241,14 +229,12 @@ class LocalLoadBalancer:
             for target_id, record in list(self._targets.items()):
                 if wanted.get(target_id) != record.target:
                     del self._targets[target_id]
-                    if self._begin_draining(record):
+                    if self._draining.begin(record):
                         finished.append(record)
             for target_id, target in wanted.items():
                 if target_id in self._targets:
                     continue
-                old_draining = self._draining.pop(target_id, None)
-                if old_draining is not None:      # re-registered while draining: the old one just ends
-                    old_draining.stop.set()
+                old_draining = self._draining.take(target_id)    # re-registered while draining: the old one ends
                 record = TargetRecord(target)
                 self._targets[target_id] = record
                 self._counts.setdefault(target_id, 0)
@@ -261,32 +247,6 @@ class LocalLoadBalancer:
         if started:
             for record in new_records:
                 self._start_health_checks(record)
-        self._fire_events()
-
-    def _begin_draining(self, record: TargetRecord) -> bool:
-        """Move `record` to draining (lock held). True when draining already completed (nothing in flight)."""
-        record.stop.set()
-        self._pending_events.append((record.target.id, record.state, DRAINING))
-        record.state, record.reason = DRAINING, DEREGISTRATION_IN_PROGRESS
-        record.description = "Target deregistration is in progress"
-        if record.inflight == 0 or self.deregistration_delay_s == 0:
-            self._pending_events.append((record.target.id, DRAINING, UNUSED))
-            record.state = UNUSED
-            return True
-        self._draining[record.target.id] = record
-        timer = threading.Timer(self.deregistration_delay_s, self._finish_draining, args=(record,))
-        timer.daemon = True
-        timer.start()
-        return False
-
-    def _finish_draining(self, record: TargetRecord) -> None:
-        with self._lock:
-            if self._draining.get(record.target.id) is not record:
-                return
-            del self._draining[record.target.id]
-            self._pending_events.append((record.target.id, DRAINING, UNUSED))
-            record.state = UNUSED
-        record.close_idle()
         self._fire_events()
 
     def _rebuild_rotation(self) -> None:
@@ -304,7 +264,7 @@ class LocalLoadBalancer:
     def target_health_details(self) -> dict[str, TargetHealth]:
         """State, ALB reason code (e.g. ``Target.ResponseCodeMismatch``) and description of every target."""
         with self._lock:
-            records = list(self._targets.values()) + list(self._draining.values())
+            records = list(self._targets.values()) + self._draining.records()
             return {record.target.id: TargetHealth(record.state, None if record.state == HEALTHY else record.reason,
                                                    None if record.state == HEALTHY else record.description)
                     for record in records}
@@ -406,7 +366,8 @@ class LocalLoadBalancer:
         """Deliver queued state changes to `on_change`, in the order they happened."""
         with self._event_lock:
             with self._lock:
-                events, self._pending_events = self._pending_events, []
+                events = list(self._pending_events)
+            self._pending_events.clear()          # the same list Draining appends to
             callback = self.on_change
             if callback is None:
                 return
@@ -418,12 +379,11 @@ class LocalLoadBalancer:
 
     # -------------------------------------------------------------------------------------------- routing
 
-    def _pick(self, exclude: TargetRecord | None = None) -> TargetRecord | None:
-        """The next target round robin (healthy ones, or all registered when none is healthy)."""
+    def _pick(self, exclude: Iterable[TargetRecord] = ()) -> TargetRecord | None:
+        """The next target round robin (healthy ones, or all registered when none is healthy), not in `exclude`."""
         with self._lock:
-            pool = self._healthy or self._registered
-            if exclude is not None:
-                pool = [record for record in pool if record is not exclude]
+            excluded = {id(record) for record in exclude}
+            pool = [record for record in self._healthy or self._registered if id(record) not in excluded]
             if not pool:
                 return None
             record = pool[self._next % len(pool)]
@@ -432,16 +392,11 @@ class LocalLoadBalancer:
             return record
 
     def _release(self, record: TargetRecord, *, answered: bool) -> None:
-        finished = False
         with self._lock:
             record.inflight -= 1
             if answered:
                 self._counts[record.target.id] = self._counts.get(record.target.id, 0) + 1
-            if record.inflight == 0 and self._draining.get(record.target.id) is record:
-                del self._draining[record.target.id]
-                self._pending_events.append((record.target.id, DRAINING, UNUSED))
-                record.state = UNUSED
-                finished = True
+            finished = self._draining.request_ended(record)
         if finished:
             record.close_idle()
             self._fire_events()
@@ -460,7 +415,7 @@ class LocalLoadBalancer:
             handler.close_connection = True
             self._reply(handler, self._error_response(400, "Bad Request", "malformed request body"))
             return
-        headers = self._forward_headers(handler, body)
+        headers = forward_headers(handler, body, port=self.port)
 
         record = self._pick()
         if record is None:
@@ -472,8 +427,8 @@ class LocalLoadBalancer:
 
     def _send_upstream(self, record: TargetRecord, method: str, path: str, headers: list[tuple[str, str]],
                        body: bytes) -> Response:
-        """Send to `record`; on a failed connection, a GET or HEAD is retried once on another target."""
-        tried_other = False
+        """Send to `record`; on a failed connection, a GET or HEAD is retried on each other target at most once."""
+        tried = [record]
         while True:
             try:
                 response = self._exchange(record, method, path, headers, body)
@@ -484,10 +439,11 @@ class LocalLoadBalancer:
             except UpstreamFailed as failure:
                 self._release(record, answered=False)
                 self._mark_failed(record, failure.error)
-                if method in RETRY_ON_OTHER_TARGET_METHODS and not tried_other:
-                    other = self._pick(exclude=record)
+                if method in RETRY_ON_OTHER_TARGET_METHODS:
+                    other = self._pick(exclude=tried)
                     if other is not None:
-                        record, tried_other = other, True
+                        record = other
+                        tried.append(other)
                         continue
                 return self._error_response(502, "Bad Gateway",
                                             f"connection to target {record.target.id} failed: {failure.error}")
@@ -530,31 +486,6 @@ class LocalLoadBalancer:
 
     # ------------------------------------------------------------------------------------ request helpers
 
-    def _forward_headers(self, handler: ProxyHandler, body: bytes) -> list[tuple[str, str]]:
-        connection_tokens = {token.strip().lower() for value in handler.headers.get_all("Connection", [])
-                             for token in value.split(",")}
-        forwarded_for = None
-        headers: list[tuple[str, str]] = []
-        for name, value in handler.headers.items():
-            lower = name.lower()
-            if lower in HOP_BY_HOP_HEADERS or lower in connection_tokens or lower in ("content-length", "expect"):
-                continue
-            if lower == "x-forwarded-for":
-                forwarded_for = value if forwarded_for is None else f"{forwarded_for}, {value}"
-                continue
-            if lower in ("x-forwarded-port", "x-forwarded-proto"):
-                continue
-            headers.append((name, value))
-        if not any(name.lower() == "host" for name, _ in headers):
-            headers.append(("Host", f"{LOOPBACK}:{self.port}"))
-        client = handler.client_address[0]
-        headers.append(("X-Forwarded-For", client if forwarded_for is None else f"{forwarded_for}, {client}"))
-        headers.append(("X-Forwarded-Port", str(self.port)))
-        headers.append(("X-Forwarded-Proto", "http"))
-        if body or handler.command in ("POST", "PUT", "PATCH"):
-            headers.append(("Content-Length", str(len(body))))
-        return headers
-
     def _error_response(self, status: int, reason: str, message: str) -> Response:
         body = (json.dumps({"error": reason, "message": message, "load_balancer": self.name}) + "\n").encode()
         return Response(status, reason, [("Server", "ecsdojo-lb"), ("Content-Type", "application/json")], body,
@@ -564,30 +495,4 @@ class LocalLoadBalancer:
         if not response.from_target and response.status >= 500:
             with self._lock:
                 self._failed += 1
-        no_body = response.status in (204, 304) or 100 <= response.status < 200
-        head = handler.command == "HEAD"
-        try:
-            handler.send_response_only(response.status, response.reason)
-            upstream_length = None
-            for name, value in response.headers:
-                lower = name.lower()
-                if lower == "content-length":
-                    upstream_length = value
-                    continue
-                if lower in HOP_BY_HOP_HEADERS:
-                    continue
-                handler.send_header(name, value)
-            if not no_body:
-                length = upstream_length if head and upstream_length is not None else len(response.body)
-                handler.send_header("Content-Length", str(length))
-            if handler.close_connection:
-                handler.send_header("Connection", "close")
-            elif handler.request_version == "HTTP/1.0":
-                handler.send_header("Connection", "keep-alive")
-            handler.end_headers()
-            if not no_body and not head and response.body:
-                handler.wfile.write(response.body)
-        except OSError:
-            handler.close_connection = True      # the client went away
-
-
+        write_response(handler, response)

@@ -1,6 +1,6 @@
 """The local load balancer's HTTP side: a threading server on 127.0.0.1 that remembers its client connections
 (so a stop closes them), the request handler that hands each request to the balancer, and request-body
-reading with ALB's size limit.
+reading with ALB's size limit, the headers forwarded to a target and the response written back.
 
 Example::
 
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ecsdojo.control.elb.targets import MAX_REQUEST_BODY_BYTES
+from ecsdojo.control.elb.targets import HOP_BY_HOP_HEADERS, LOOPBACK, MAX_REQUEST_BODY_BYTES
 
 __all__ = ["ProxyServer", "ProxyHandler", "Response", "UpstreamFailed", "UpstreamTimedOut", "BodyTooLarge",
-           "read_request_body"]
+           "read_request_body", "forward_headers", "write_response"]
 
 
 class ProxyServer(ThreadingHTTPServer):
@@ -129,3 +129,60 @@ def read_request_body(handler: BaseHTTPRequestHandler) -> bytes:
     if len(body) != size:
         raise ValueError("truncated body")
     return body
+
+
+def forward_headers(handler: BaseHTTPRequestHandler, body: bytes, *, port: int | None) -> list[tuple[str, str]]:
+    """The headers sent on to the target: hop-by-hop ones dropped, Host kept (or the balancer's), and
+    X-Forwarded-For (appended), X-Forwarded-Port and X-Forwarded-Proto set as an ALB sets them."""
+    connection_tokens = {token.strip().lower() for value in handler.headers.get_all("Connection", [])
+                         for token in value.split(",")}
+    forwarded_for = None
+    headers: list[tuple[str, str]] = []
+    for name, value in handler.headers.items():
+        lower = name.lower()
+        if lower in HOP_BY_HOP_HEADERS or lower in connection_tokens or lower in ("content-length", "expect"):
+            continue
+        if lower == "x-forwarded-for":
+            forwarded_for = value if forwarded_for is None else f"{forwarded_for}, {value}"
+            continue
+        if lower in ("x-forwarded-port", "x-forwarded-proto"):
+            continue
+        headers.append((name, value))
+    if not any(name.lower() == "host" for name, _ in headers):
+        headers.append(("Host", f"{LOOPBACK}:{port}"))
+    client = handler.client_address[0]
+    headers.append(("X-Forwarded-For", client if forwarded_for is None else f"{forwarded_for}, {client}"))
+    headers.append(("X-Forwarded-Port", str(port)))
+    headers.append(("X-Forwarded-Proto", "http"))
+    if body or handler.command in ("POST", "PUT", "PATCH"):
+        headers.append(("Content-Length", str(len(body))))
+    return headers
+
+
+def write_response(handler: BaseHTTPRequestHandler, response: Response) -> None:
+    """Send `response` to the client (hop-by-hop headers dropped, Content-Length set; a client gone is no error)."""
+    no_body = response.status in (204, 304) or 100 <= response.status < 200
+    head = handler.command == "HEAD"
+    try:
+        handler.send_response_only(response.status, response.reason)
+        upstream_length = None
+        for name, value in response.headers:
+            lower = name.lower()
+            if lower == "content-length":
+                upstream_length = value
+                continue
+            if lower in HOP_BY_HOP_HEADERS:
+                continue
+            handler.send_header(name, value)
+        if not no_body:
+            length = upstream_length if head and upstream_length is not None else len(response.body)
+            handler.send_header("Content-Length", str(length))
+        if handler.close_connection:
+            handler.send_header("Connection", "close")
+        elif handler.request_version == "HTTP/1.0":
+            handler.send_header("Connection", "keep-alive")
+        handler.end_headers()
+        if not no_body and not head and response.body:
+            handler.wfile.write(response.body)
+    except OSError:
+        handler.close_connection = True      # the client went away

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["InvalidHealthCheckSettingError", "Target", "TargetHealth", "TargetRecord", "parse_matcher", "quick_ack",
+           "checked_settings",
            "INITIAL", "HEALTHY", "UNHEALTHY", "DRAINING", "UNUSED"]
 
 LOOPBACK = "127.0.0.1"
@@ -121,6 +122,31 @@ def quick_ack(sock: socket.socket | None) -> None:
 
 def new_connection(port: int, timeout: float) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+
+
+def checked_settings(name: str, *, health_path: str, health_interval_s: float, health_timeout_s: float,
+                     idle_timeout_s: float, deregistration_delay_s: float, healthy_threshold: int,
+                     unhealthy_threshold: int, matcher: str) -> frozenset[int]:
+    """A load balancer's settings checked (InvalidHealthCheckSettingError names the first bad one); returns the
+    matcher's HTTP codes."""
+    def invalid(field: str, value: object, expected: str) -> InvalidHealthCheckSettingError:
+        return InvalidHealthCheckSettingError(name, field, value, expected)
+
+    if not health_path.startswith("/"):
+        raise invalid("health_path", health_path, "a path starting with /")
+    for field, value in (("health_interval_s", health_interval_s), ("health_timeout_s", health_timeout_s),
+                         ("idle_timeout_s", idle_timeout_s)):
+        if not value > 0:
+            raise invalid(field, value, "a number of seconds above 0")
+    if not deregistration_delay_s >= 0:
+        raise invalid("deregistration_delay_s", deregistration_delay_s, "a number of seconds, 0 or more")
+    for field, value in (("healthy_threshold", healthy_threshold), ("unhealthy_threshold", unhealthy_threshold)):
+        if not isinstance(value, int) or not 1 <= value <= 10:
+            raise invalid(field, value, "a whole number from 1 to 10")
+    try:
+        return parse_matcher(matcher)
+    except ValueError:
+        raise invalid("matcher", matcher, 'HTTP codes 200-499 such as "200", "200-299" or "200,302"') from None
 
 
 def parse_matcher(matcher: str) -> frozenset[int]:
