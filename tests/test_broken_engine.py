@@ -39,15 +39,22 @@ def test_doctor_reports_an_engine_that_cannot_start_containers_as_blocking(broke
     assert "DOJO_RUNTIME=process" in result.stdout and "blocking problem" in result.stdout
 
 
-def test_local_ecs_refuses_to_start_on_an_engine_that_cannot_start_containers(broken_engine):
+def test_local_ecs_refuses_to_start_on_an_engine_that_cannot_start_containers(broken_engine, docker_client):
     import docker
 
-    from ecsdojo.control.local import LocalECS
+    from ecsdojo.control.local import PREFLIGHT_IMAGE, LocalECS
     from ecsdojo.runtime import EngineCannotRunContainersError
+    from ecsdojo.runtime.base import ContainerSpec, owned_labels
     from ecsdojo.runtime.docker import DockerRuntime
 
+    # The shared engine passed its preflight first, as it does when the whole suite runs in one process. On
+    # Docker 20.10 both engines report the same ID (it comes from /etc/docker/key.json): that must not make the
+    # broken one count as checked.
+    DockerRuntime(client=docker_client).preflight(ContainerSpec(
+        name="ecsdojo-testbrk-preflight", image=PREFLIGHT_IMAGE, labels=owned_labels("testbrk"), command=("true",)))
     client = docker.DockerClient(base_url=broken_engine.url, timeout=30)
     with pytest.raises(EngineCannotRunContainersError) as raised:
-        LocalECS(runtime=DockerRuntime(client=client), load_balancers=False, autoscaling=False).start()
+        with LocalECS(runtime=DockerRuntime(client=client), load_balancers=False, autoscaling=False):
+            pass                                            # (stopped again if it wrongly starts)
     assert "OCI runtime" in str(raised.value) and "dojo doctor" in str(raised.value)
     assert client.containers.list(all=True) == []          # the probe container is gone too

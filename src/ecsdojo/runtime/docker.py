@@ -343,16 +343,19 @@ class DockerRuntime(Runtime):
             container.reload()
             return container_state(container.attrs)
 
-    _engines_that_ran: set[str] = set()     # engine IDs a preflight container ran on, in this process
+    # Engines a preflight container ran on, in this process: (engine ID, data root). The data root is part of the
+    # key because Docker 20.10 derives the ID from /etc/docker/key.json, so two engines on one host share it.
+    _engines_that_ran: set[tuple[str, str]] = set()
 
     def preflight(self, spec: ContainerSpec) -> None:
         """Start and remove one short container like `spec` (once per engine and process): an engine that
         answers but cannot start containers is said at once, not as a task that never starts a minute later.
         A missing image is not the engine's fault: the tasks report it (CannotPullContainerError)."""
         try:
-            engine_id = str(self.client.info().get("ID") or id(self.client))
+            info = self.client.info()
+            engine_id = (str(info.get("ID") or id(self.client)), str(info.get("DockerRootDir")))
         except Exception:  # noqa: BLE001 - the start below tells what is wrong
-            engine_id = str(id(self.client))
+            engine_id = (str(id(self.client)), "")
         if engine_id in self._engines_that_ran or not self.image_exists(spec.image):
             return
         try:
