@@ -219,3 +219,13 @@ def test_is_a_container_that_ran_less_than_its_restart_attempt_period_not_restar
     engine.tasks.sync(task.arn)
     assert engine.runtime.actions == [], "ran 30 s of the 60 s period: no restart"
     assert task.last_status == "STOPPED" and record(task, "app").restart_count == 0
+
+
+def test_does_dojo_status_show_how_often_a_container_was_restarted():
+    from ecsdojo.control.cli import render_status
+
+    snapshot = {"tasks": [{"id": "0123456789", "service": None, "lastStatus": "RUNNING", "desiredStatus": "RUNNING",
+                           "health": "UNKNOWN", "taskDefinition": "flaky:1", "stoppedReason": None,
+                           "containers": [{"name": "flaky", "status": "RUNNING", "runtimeId": "abc", "ports": {},
+                                           "exitCode": None, "restartCount": 2}]}]}
+    assert "container flaky RUNNING restarted 2x abc no ports" in render_status(snapshot)
