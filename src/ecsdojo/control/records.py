@@ -64,6 +64,7 @@ class TaskRecord:
     health_since: float | None = None         # monotonic time the task became RUNNING (grace period)
     reserved: dict[str, Any] = field(default_factory=dict)   # cpu/memory/ports held on the container instance
     pause_runtime_id: str | None = None       # the awsvpc task's network-namespace holder (never in the API)
+    pause_ports: dict[int, int] = field(default_factory=dict)   # ... and the ports it publishes (container -> host)
     pending_specs: dict[str, Any] = field(default_factory=dict)  # container name -> ContainerSpec not yet started
 
     @property

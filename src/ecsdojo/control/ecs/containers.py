@@ -12,7 +12,8 @@
   reversed" (API model ContainerDependency), so `stop_order` stops dependents first.
 - `restartPolicy` (API model ContainerRestartPolicy): restart a container that exited, in place, unless the policy
   is off, the exit code is ignored, or it ran less than `restartAttemptPeriod` (default 300 s) since it last
-  started — the agent's RestartTracker.ShouldRestart (agent/api/container/restart/restart_tracker.go).
+  started — the agent's RestartTracker.ShouldRestart (amazon-ecs-agent, ecs-agent/api/container/restart/
+  restart_tracker.go).
 
 Example::
 

@@ -182,7 +182,7 @@ class TaskReconciler:
                 return
             with store.lock:
                 task.pause_runtime_id = pause.id
-                task.reserved["pause_ports"] = dict(pause.ports)
+                task.pause_ports = dict(pause.ports)
         self._start_ready(task, definition)
 
     def _start_ready(self, task: r.TaskRecord, definition: TaskDefinitionView) -> None:
@@ -244,7 +244,7 @@ class TaskReconciler:
                     task.pending_specs.pop(container.name, None)
                     container.runtime_id = state.id
                     if task.pause_runtime_id:        # the pause container publishes the task's ports
-                        published = task.reserved.get("pause_ports", {})
+                        published = task.pause_ports
                         container.host_ports = {p.container_port: published[p.container_port]
                                                 for p in task_ports(definition, container.name)
                                                 if p.container_port in published}
