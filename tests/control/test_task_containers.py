@@ -229,3 +229,14 @@ def test_does_dojo_status_show_how_often_a_container_was_restarted():
                            "containers": [{"name": "flaky", "status": "RUNNING", "runtimeId": "abc", "ports": {},
                                            "exitCode": None, "restartCount": 2}]}]}
     assert "container flaky RUNNING restarted 2x abc no ports" in render_status(snapshot)
+
+
+def test_does_a_healthy_dependency_without_a_health_check_fail_at_once_instead_of_waiting_forever():
+    engine = make_engine()
+    task = launch(engine, container("app"), container("proxy", essential=False, depends=[("app", "HEALTHY")]))
+    engine.tasks.sync(task.arn)
+    assert engine.runtime.actions == [("start", name_of(task, "app"))]
+    assert record(task, "proxy").reason == ("CannotStartContainerError: dependency graph: failed to resolve container "
+                                            "ordering dependency [app] for target [proxy] because dependency will "
+                                            "never start")
+    assert task.last_status == "RUNNING", "proxy is not essential"

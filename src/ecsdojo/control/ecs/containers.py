@@ -6,8 +6,10 @@
   container fail to start, as the agent's dependency graph decides (amazon-ecs-agent, agent/engine/
   dependencygraph/graph.go verifyContainerOrderingStatusResolvable): SUCCESS of a container that exited non-zero;
   a dependency that will never start; a dependency that outlived its own `startTimeout` without reaching COMPLETE,
-  SUCCESS or HEALTHY. One addition of ours, labelled: HEALTHY of a container that already exited can never be met
-  either (the agent would leave the task PENDING until a startTimeout, if any).
+  SUCCESS or HEALTHY. Ours, labelled: HEALTHY of a container that already exited, or that has no healthCheck, can
+  never be met either; we fail the waiting container with the "will never start" words. (For a container without
+  healthCheck the agent refuses the whole task at once — dependencygraph.ValidDependencies, TaskDependencyError;
+  for one that exited it would leave the task PENDING until a startTimeout, if any.)
 - Shutdown is the reverse: "When a dependency is defined for container startup, for container shutdown it is
   reversed" (API model ContainerDependency), so `stop_order` stops dependents first.
 - `restartPolicy` (API model ContainerRestartPolicy): restart a container that exited, in place, unless the policy
@@ -50,6 +52,7 @@ class Observed:
     alive: bool = False
     exit_code: int | None = None
     healthy: bool = False
+    has_health_check: bool = True
     started_at: datetime | None = None
 
 
@@ -97,7 +100,7 @@ def start_verdict(name: str, graph: Mapping[str, tuple[Dependency, ...]], observ
             return Verdict("fail", dependency, "timeout")
         if dependency.condition == "SUCCESS" and exited and target.exit_code not in (None, 0):
             return Verdict("fail", dependency, "failed")
-        if dependency.condition == "HEALTHY" and exited:
+        if dependency.condition == "HEALTHY" and (exited or not target.has_health_check):
             return Verdict("fail", dependency, "never")
         met = {"START": target.started, "COMPLETE": exited, "SUCCESS": exited and target.exit_code == 0,
                "HEALTHY": target.alive and target.healthy}.get(dependency.condition, False)

@@ -86,14 +86,16 @@ def _start_failure(error: BaseException) -> str:
 
 def _observed(container: r.ContainerRecord, state: ContainerState | None, *, pending: bool) -> Observed:
     """What dependsOn needs to know of one container (see control/ecs/containers.py)."""
+    checked = container.has_health_check
     if pending:
-        return Observed()
+        return Observed(has_health_check=checked)
     if not container.runtime_id:       # never started: failed, or its own dependency failed
-        return Observed(never_starts=container.last_status == "STOPPED")
+        return Observed(never_starts=container.last_status == "STOPPED", has_health_check=checked)
     if state is None:
-        return Observed(started=True, exit_code=container.exit_code if container.exit_code is not None else 137)
+        return Observed(started=True, exit_code=container.exit_code if container.exit_code is not None else 137,
+                        has_health_check=checked)
     return Observed(started=True, alive=state.alive, exit_code=state.exit_code, healthy=state.health == "healthy",
-                    started_at=state.started_at)
+                    has_health_check=checked, started_at=state.started_at)
 
 
 def task_ports(definition: TaskDefinitionView, name: str) -> list[PortMapping]:
