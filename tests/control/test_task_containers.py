@@ -240,3 +240,15 @@ def test_does_a_healthy_dependency_without_a_health_check_fail_at_once_instead_o
                                             "ordering dependency [app] for target [proxy] because dependency will "
                                             "never start")
     assert task.last_status == "RUNNING", "proxy is not essential"
+
+
+def test_does_a_dead_pause_container_stop_its_awsvpc_task_as_an_essential_exit():
+    engine = make_engine()
+    task = launch(engine, container("app", ports=[8080]), network_mode="awsvpc")
+    engine.tasks.sync(task.arn)
+    engine.runtime.actions.clear()
+    engine.runtime.kill(task.pause_runtime_id)
+    engine.runtime.actions.clear()
+    engine.tasks.sync(task.arn)
+    assert engine.runtime.actions == [("stop", record(task, "app").runtime_id), ("stop", task.pause_runtime_id)]
+    assert (task.last_status, task.stop_code) == ("STOPPED", events.ESSENTIAL_CONTAINER_EXITED)

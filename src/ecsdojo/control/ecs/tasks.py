@@ -309,6 +309,10 @@ class TaskReconciler:
     def _observe(self, task: r.TaskRecord) -> None:
         store = self.store
         states = {c.name: self.runtime.inspect(c.runtime_id) if c.runtime_id else None for c in task.containers}
+        # The pause container is essential (the agent marks it so: agent/api/task/task.go): without it the
+        # task's containers have lost their network namespace.
+        pause = self.runtime.inspect(task.pause_runtime_id) if task.pause_runtime_id else None
+        pause_gone = task.pause_runtime_id is not None and (pause is None or not pause.alive)
         restarted = self._restart_exited(task, states)
         changed = bool(restarted)
         with store.lock:
@@ -331,11 +335,12 @@ class TaskReconciler:
                         changed = True
             if changed:
                 store.save_task(task)
-            if essential_exit is not None:
+            stopping = essential_exit is not None or pause_gone
+            if stopping:
                 store.request_stop(task, events.STOP_ESSENTIAL_EXITED)
             elif task.health_status != before:
                 store.task_changed(task)
-        if essential_exit is not None:
+        if stopping:
             self._stop(task)
 
     @staticmethod
