@@ -4,6 +4,8 @@ running with its exit code in describe-tasks; a restartPolicy container is resta
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 
 from ecsdojo.control.local import LocalECS
@@ -96,7 +98,14 @@ def test_two_containers_of_an_awsvpc_task_talk_on_localhost(ecs, local, docker_c
         assert docker_client.containers.get(runtime_id).attrs["HostConfig"]["NetworkMode"] == f"container:{pause[0].id}"
     published = pause[0].attrs["NetworkSettings"]["Ports"]
     assert {entry["HostIp"] for entries in published.values() for entry in entries} == {"127.0.0.1"}
-    assert [c.name for c in pause] and "~internal~ecs~pause" not in containers, "the pause container is not in the API"
+    assert "~internal~ecs~pause" not in containers, "the pause container is not in the API"
+    # What the load balancer registers: each container's port, as the pause container publishes it.
+    record = {c.name: c for c in local.plane.store.tasks[arn].containers}
+    for name, port in (("web", 8080), ("sidecar", 9090)):
+        host_port = record[name].host_ports[port]
+        assert published[f"{port}/tcp"][0]["HostPort"] == str(host_port)
+        with urllib.request.urlopen(f"http://127.0.0.1:{host_port}/health", timeout=3) as answer:
+            assert answer.status == 200
 
 
 def test_bridge_containers_do_not_share_localhost_but_reach_a_link_by_its_alias(ecs, local, docker_client):
