@@ -3,18 +3,24 @@ what happens when a dependency can never be met, does an awsvpc task share one n
 non-essential exit leave the task running, is a restartPolicy container restarted in place?
 
 Built from the fake runtime and a fake desired-state reader (tests/control/fakes.py); every test asserts the exact
-runtime actions.
+runtime actions. The last test goes through boto3 and moto on the process runtime (real processes, no Docker).
 """
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
 
 from ecsdojo.control import events
+from ecsdojo.control.cli import render_status
+from ecsdojo.control.local import LocalECS
 from ecsdojo.control.moto.views import TaskDefinitionView
 from ecsdojo.control.specs import PAUSE_CONTAINER_NAME, runtime_name
 from ecsdojo.runtime.base import LABEL_CONTAINER_NAME
 from ecsdojo.runtime.fake import FakeRuntime
+from tests.conftest import wait_for
 from tests.control.fakes import ACCOUNT, IMAGE, make_engine
 
 LONG_AGO = datetime(2026, 1, 1, tzinfo=timezone.utc)     # containers "started" long before now
@@ -222,8 +228,6 @@ def test_is_a_container_that_ran_less_than_its_restart_attempt_period_not_restar
 
 
 def test_does_dojo_status_show_how_often_a_container_was_restarted():
-    from ecsdojo.control.cli import render_status
-
     snapshot = {"tasks": [{"id": "0123456789", "service": None, "lastStatus": "RUNNING", "desiredStatus": "RUNNING",
                            "health": "UNKNOWN", "taskDefinition": "flaky:1", "stoppedReason": None,
                            "containers": [{"name": "flaky", "status": "RUNNING", "runtimeId": "abc", "ports": {},
@@ -252,3 +256,43 @@ def test_does_a_dead_pause_container_stop_its_awsvpc_task_as_an_essential_exit()
     engine.tasks.sync(task.arn)
     assert engine.runtime.actions == [("stop", record(task, "app").runtime_id), ("stop", task.pause_runtime_id)]
     assert (task.last_status, task.stop_code) == ("STOPPED", events.ESSENTIAL_CONTAINER_EXITED)
+
+
+# ---- through boto3, on the process runtime (real processes, no Docker) ----------------------------------------
+
+def test_through_the_api_a_restart_policy_container_is_restarted_in_place_and_the_task_stays_running():
+    with LocalECS(speed=60, runtime="process", load_balancers=False) as local:   # 60 ECS s = 1 wall s
+        ecs = local.client("ecs")
+        ecs.create_cluster(clusterName="c")
+        ecs.register_task_definition(family="flaky", containerDefinitions=[{
+            "name": "app", "image": IMAGE, "memory": 96, "portMappings": [{"containerPort": 8080}],
+            "restartPolicy": {"enabled": True, "ignoredExitCodes": [0], "restartAttemptPeriod": 60}}])
+        arn = ecs.run_task(cluster="c", taskDefinition="flaky", launchType="EC2")["tasks"][0]["taskArn"]
+
+        def described():
+            return ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]
+
+        wait_for(lambda: described()["lastStatus"] == "RUNNING", timeout=30, message="RUNNING")
+        runtime_id = described()["containers"][0]["runtimeId"]
+        port = local.plane.store.tasks[arn].containers[0].host_ports[8080]
+
+        def pid():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+                    return json.loads(answer.read())["pid"]
+            except OSError:
+                return None
+
+        first = wait_for(pid, timeout=20, message="the app to answer")
+        time.sleep(1.2)                                  # past the 1 s restartAttemptPeriod (wall)
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/crash?code=3", timeout=2).read()
+        except OSError:
+            pass
+        wait_for(lambda: local.plane.store.tasks[arn].containers[0].restart_count == 1, timeout=20,
+                 message="the restart")
+        assert wait_for(lambda: (pid() or first) != first, timeout=20, message="a new process answering")
+        task = described()
+        assert (task["lastStatus"], task["containers"][0]["lastStatus"]) == ("RUNNING", "RUNNING")
+        assert task["containers"][0]["runtimeId"] == runtime_id and "exitCode" not in task["containers"][0]
+        assert ecs.list_tasks(cluster="c")["taskArns"] == [arn], "restarted in place, not replaced"
