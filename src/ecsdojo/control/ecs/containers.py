@@ -1,4 +1,5 @@
-"""The containers inside one task, as the ECS agent orders and restarts them (pure: no I/O, no runtime, no moto).
+"""The containers inside one task, as the ECS agent orders and restarts them (pure: no I/O, no runtime calls, no
+moto).
 
 - `dependsOn` (and bridge-mode `links`, which imply START): a container starts only once each dependency has
   reached its condition — START (it started), COMPLETE (it exited), SUCCESS (it exited 0), HEALTHY (its health
@@ -31,7 +32,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Dependency", "Observed", "Verdict", "dependencies", "start_verdict", "stop_order",
+from ecsdojo.control.records import ContainerRecord
+from ecsdojo.runtime.base import ContainerState, PortMapping
+
+__all__ = ["Dependency", "Observed", "Verdict", "dependencies", "observed_of", "container_ports", "start_verdict",
+           "stop_order",
            "restart_period_s", "should_restart", "DEFAULT_RESTART_ATTEMPT_PERIOD_S"]
 
 DEFAULT_RESTART_ATTEMPT_PERIOD_S = 300       # API model ContainerRestartPolicy.restartAttemptPeriod
@@ -79,6 +84,29 @@ def dependencies(container_definitions: Iterable[Mapping[str, Any]], *,
                     named.add(target)
         graph[definition["name"]] = tuple(found)
     return graph
+
+
+def observed_of(container: ContainerRecord, state: ContainerState | None, *, pending: bool) -> Observed:
+    """What dependsOn needs to know of one container: its record and the runtime's state of it."""
+    checked = container.has_health_check
+    if pending:
+        return Observed(has_health_check=checked)
+    if not container.runtime_id:       # never started: failed, or its own dependency failed
+        return Observed(never_starts=container.last_status == "STOPPED", has_health_check=checked)
+    if state is None:
+        return Observed(started=True, exit_code=container.exit_code if container.exit_code is not None else 137,
+                        has_health_check=checked)
+    return Observed(started=True, alive=state.alive, exit_code=state.exit_code, healthy=state.health == "healthy",
+                    has_health_check=checked, started_at=state.started_at)
+
+
+def container_ports(container_definitions: Iterable[Mapping[str, Any]], name: str) -> list[PortMapping]:
+    """The container ports one container definition maps."""
+    for item in container_definitions:
+        if item["name"] == name:
+            return [PortMapping(int(p["containerPort"]), None, p.get("protocol", "tcp"))
+                    for p in item.get("portMappings", []) or [] if "containerPort" in p]
+    return []
 
 
 def start_verdict(name: str, graph: Mapping[str, tuple[Dependency, ...]], observed: Mapping[str, Observed], *,

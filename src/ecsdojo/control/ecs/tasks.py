@@ -46,7 +46,9 @@ from ecsdojo.control.launcher import Launcher
 from ecsdojo.control.moto.views import TaskDefinitionView
 from ecsdojo.control.ecs.containers import (
     Observed,
+    container_ports,
     dependencies,
+    observed_of,
     restart_period_s,
     should_restart,
     start_verdict,
@@ -58,7 +60,6 @@ from ecsdojo.runtime.base import (
     LABEL_SESSION,
     LABEL_TASK_ARN,
     ContainerState,
-    PortMapping,
     Runtime,
     RuntimeError_,
 )
@@ -82,29 +83,6 @@ def _start_failure(error: BaseException) -> str:
         return str(error)
     log.warning("starting a container failed: %r", error)
     return events.cannot_start_container(str(error))
-
-
-def _observed(container: r.ContainerRecord, state: ContainerState | None, *, pending: bool) -> Observed:
-    """What dependsOn needs to know of one container (see control/ecs/containers.py)."""
-    checked = container.has_health_check
-    if pending:
-        return Observed(has_health_check=checked)
-    if not container.runtime_id:       # never started: failed, or its own dependency failed
-        return Observed(never_starts=container.last_status == "STOPPED", has_health_check=checked)
-    if state is None:
-        return Observed(started=True, exit_code=container.exit_code if container.exit_code is not None else 137,
-                        has_health_check=checked)
-    return Observed(started=True, alive=state.alive, exit_code=state.exit_code, healthy=state.health == "healthy",
-                    has_health_check=checked, started_at=state.started_at)
-
-
-def task_ports(definition: TaskDefinitionView, name: str) -> list[PortMapping]:
-    """The container ports one container definition maps."""
-    for item in definition.container_definitions:
-        if item["name"] == name:
-            return [PortMapping(int(p["containerPort"]), None, p.get("protocol", "tcp"))
-                    for p in item.get("portMappings", []) or [] if "containerPort" in p]
-    return []
 
 
 class TaskDefinitionReader(Protocol):
@@ -208,7 +186,7 @@ class TaskReconciler:
             if essential_exit is not None:
                 self._stop(task)
                 return
-            observed = {c.name: _observed(c, states.get(c.name), pending=c.name in task.pending_specs)
+            observed = {c.name: observed_of(c, states.get(c.name), pending=c.name in task.pending_specs)
                         for c in task.containers}
             for container in task.containers:
                 spec = task.pending_specs.get(container.name)
@@ -248,14 +226,14 @@ class TaskReconciler:
                     if task.pause_runtime_id:        # the pause container publishes the task's ports
                         published = task.pause_ports
                         container.host_ports = {p.container_port: published[p.container_port]
-                                                for p in task_ports(definition, container.name)
+                                                for p in container_ports(definition.container_definitions, container.name)
                                                 if p.container_port in published}
                     else:
                         container.host_ports = dict(state.ports)
                     container.last_status = "RUNNING"
                     store.index_container(task, state.id)
                     store.save_task(task)
-                observed[container.name] = _observed(container, state, pending=False)
+                observed[container.name] = observed_of(container, state, pending=False)
         if task.pending_specs:
             return                          # waiting for a dependency: PENDING, as on ECS
         with store.lock:
