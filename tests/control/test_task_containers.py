@@ -135,7 +135,8 @@ def test_does_a_non_essential_container_that_cannot_start_leave_the_others_runni
 
 def test_do_bridge_links_start_the_linked_container_first_and_name_it_for_the_engine():
     engine = make_engine()
-    task = launch(engine, container("web", ports=[8080], links=["db:database"]), container("db"))
+    # No networkMode: bridge, the EC2 default (API model TaskDefinition.networkMode).
+    task = launch(engine, container("web", ports=[8080], links=["db:database"]), container("db"), network_mode=None)
     engine.tasks.sync(task.arn)
     assert engine.runtime.actions == [("start", name_of(task, "db")), ("start", name_of(task, "web"))]
     web_spec = engine.runtime.specs[record(task, "web").runtime_id]

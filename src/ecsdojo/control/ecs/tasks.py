@@ -139,7 +139,7 @@ class TaskReconciler:
             store.save_task(task)
         specs = container_specs(definition.containers(), task, clock=clock, labels=self.labels,
                                 task_memory=int(definition.memory) if str(definition.memory or "").isdigit() else None,
-                                service=task.service, network_mode=definition.network_mode)
+                                service=task.service, network_mode=task.network_mode)
         blocked = None
         if self.secrets is not None:       # secrets first: the agent resolves them before it creates containers
             environments, blocked = secret_environments(definition, region=self.region, read=self.secrets)
@@ -152,7 +152,7 @@ class TaskReconciler:
             return
         with store.lock:
             task.pending_specs = {container.name: spec for container, spec in zip(task.containers, specs)}
-        if definition.network_mode == "awsvpc" and self.runtime.separate_networks:
+        if task.network_mode == "awsvpc" and self.runtime.separate_networks:
             # One network namespace for the task, held by a pause container (as the ECS agent does): its
             # containers reach each other on localhost, and a container restarted in place rejoins it.
             try:
@@ -171,7 +171,7 @@ class TaskReconciler:
         stops the task). The task stays PENDING while any waits: its dependencies' runtime events (start, die,
         health_status) and the task resync sync it again. RUNNING once none is pending."""
         store, clock = self.store, self.clock
-        graph = dependencies(definition.container_definitions, network_mode=definition.network_mode)
+        graph = dependencies(definition.container_definitions, network_mode=task.network_mode)
         start_timeouts = {d["name"]: clock.wall(d["startTimeout"]) for d in definition.container_definitions
                           if d.get("startTimeout")}
         progressed = True
@@ -399,7 +399,7 @@ class TaskReconciler:
                         for d in definition.container_definitions}
             # Dependents first: shutdown reverses dependsOn (API model ContainerDependency).
             order = stop_order([c.name for c in task.containers],
-                               dependencies(definition.container_definitions, network_mode=definition.network_mode))
+                               dependencies(definition.container_definitions, network_mode=task.network_mode))
             to_stop.sort(key=lambda item: order.index(item[0].name))
             pause_id = task.pause_runtime_id
         for container, runtime_id in to_stop:
