@@ -304,3 +304,21 @@ def test_are_image_names_ports_and_exit_codes_translated():
     assert rewrite_ports("wget -q localhost:8080/health 0.0.0.0:8080 [::1]:8080 localhost:9999", {8080: 41000}) == (
         "wget -q 127.0.0.1:41000/health 127.0.0.1:41000 127.0.0.1:41000 localhost:9999")
     assert exit_code_of(-9) == 137 and exit_code_of(-15) == 143 and exit_code_of(3) == 3
+
+
+def test_is_an_exited_container_restarted_in_place_with_its_id_port_and_health_check(runtime, events):
+    check = HealthCheckSpec(("CMD-SHELL", HEALTH_COMMAND), interval_s=0.3, timeout_s=2, retries=2, start_period_s=1)
+    state = runtime.start(make_spec("again", health_check=check))
+    port = state.ports[8080]
+    first_pid = app_pid(runtime, port)
+    runtime.kill(state.id, signal="SIGKILL")
+    wait_for(lambda: runtime.inspect(state.id).exit_code == 137, message="the kill")
+    again = runtime.restart(state.id)
+    assert (again.id, again.status, again.exit_code, again.ports) == (state.id, "running", None, {8080: port})
+    assert again.started_at > state.started_at
+    assert app_pid(runtime, port) != first_pid, "a new process on the same host port"
+    wait_for(lambda: runtime.inspect(state.id).health == "healthy", message="the restarted run's health check")
+    wait_for(lambda: sum(1 for e in events if e.container_id == state.id and e.action == "start") == 2,
+             message="a second start event")
+    runtime.stop(state.id, timeout_s=5)
+    assert runtime.inspect(state.id).status == "exited"
