@@ -69,6 +69,7 @@ class ContainerSpec:
     cpu_units: int | None = None                # 1024 units = one vCPU (relative shares)
     health_check: HealthCheckSpec | None = None
     stop_timeout_s: float = 30.0
+    mounts: tuple[tuple[str, str, bool], ...] = ()   # (host path, container path, read-only) bind mounts
 
 
 @dataclass
@@ -195,6 +196,7 @@ class Runtime(ABC):
     name: str = "abstract"
     simulated: bool = False   # True when containers are not real containers
     enforces_memory_limits: bool = True   # False: a container over its memory limit is not killed (see above)
+    runs_task_agent: bool = False         # True: containers are isolated and `exec_detached` works (the task agent)
 
     @abstractmethod
     def start(self, spec: ContainerSpec) -> ContainerState:
@@ -240,6 +242,15 @@ class Runtime(ABC):
         """The lines the container wrote to stdout and stderr after `since` (epoch seconds; all when None), each
         with the time it was written, oldest first ([] when gone or unknown). What a log driver ships."""
         return []
+
+    def exec_detached(self, container_id: str, command: tuple[str, ...]) -> str | None:
+        """Start `command` inside a running container, in the background (`docker exec -d`); its exec id, or
+        None when this runtime cannot (the task agent's forwarder, control/agent/)."""
+        return None
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        """The exit code of a finished exec; None while it runs (or when unknown)."""
+        return None
 
     def preflight(self, spec: ContainerSpec) -> None:
         """Check that this runtime can start a container like `spec` at all; raises

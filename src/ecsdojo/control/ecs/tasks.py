@@ -32,6 +32,7 @@ from typing import Protocol
 
 from ecsdojo.control import events
 from ecsdojo.control import records as r
+from ecsdojo.control.agent import TaskAgent
 from ecsdojo.control.clock import Clock
 from ecsdojo.control.ecs.logs import LogShipper
 from ecsdojo.control.ecs.secrets import SecretReader, secret_environments
@@ -69,7 +70,8 @@ class TaskReconciler:
     def __init__(self, *, store: ObservedState, launcher: Launcher, desired: TaskDefinitionReader, runtime: Runtime,
                  clock: Clock, labels: Mapping[str, str], exit_settle_s: float = EXIT_SETTLE_S,
                  logs: LogShipper | None = None, secrets: SecretReader | None = None,
-                 region: str = "us-east-1") -> None:
+                 region: str = "us-east-1", agent: TaskAgent | None = None) -> None:
+        self.agent = agent                  # metadata and credentials endpoints (control/agent/); None: none
         self.logs = logs                    # the awslogs driver (control/ecs/logs.py); None: no log shipping
         self.secrets = secrets              # reads `secrets[].valueFrom` (control/ecs/secrets.py); None: not read
         self.region = region
@@ -114,12 +116,16 @@ class TaskReconciler:
                      for container, spec in zip(task.containers, specs)]
         if blocked is None and self.logs is not None:
             blocked = self.logs.prepare(task, definition)      # a missing log group
+        if blocked is None and self.agent is not None:
+            specs = self.agent.prepare(task, definition, specs)
         for container, spec in zip(task.containers, specs):
             if blocked is not None and blocked[0] == container.name:
                 failure = blocked[1]
                 break
             try:
                 started.append(self.runtime.start(spec))
+                if self.agent is not None:
+                    self.agent.attach(task, started[-1])
             except RuntimeError_ as error:     # worded by the runtime: CannotPullContainerError: ..., ...
                 failure = str(error)
                 break
@@ -257,6 +263,8 @@ class TaskReconciler:
             return
         if self.logs is not None:
             self.logs.flush(task)           # a stopped task's last lines stay readable in its log stream
+        if self.agent is not None:
+            self.agent.forget(task.arn)
         with store.lock:
             for container in task.containers:
                 state = finals.get(container.name)

@@ -1,0 +1,205 @@
+"""Inside a task: the task metadata endpoint v4, the task role's credentials, and IAM that bites.
+
+Docker tests run boto3 INSIDE a task's container (an image made from the demo image plus the host's boto3, which
+is pure Python, built once per session) and check what it gets: the task role's identity, the task's ARN from
+the metadata endpoint, S3 denied until the task role has a policy. The network rule is checked too: the
+endpoints listen on the container's loopback only and the engine side is Unix sockets.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import botocore.exceptions
+import pytest
+
+from ecsdojo.cloud import MotoServer, make_client
+from ecsdojo.control.agent.metadata import ContainerIdentity, container_metadata, task_metadata
+from ecsdojo.control.moto.iam import IAM_MARKER_HEADER, enforce_iam_on_marked_requests
+from ecsdojo.control.records import ContainerRecord, TaskRecord
+from tests.conftest import wait_for
+
+BOTO_IMAGE = "ecsdojo/test-app-boto3:latest"
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+READ_OBJECTS = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*"}]})
+
+
+# ---- pure: the metadata shapes ------------------------------------------------------------------------------------
+def test_container_and_task_metadata_have_the_documented_v4_fields():
+    arn = "arn:aws:ecs:us-east-1:123456789012:task/c/0123456789abcdef"
+    task = TaskRecord(arn=arn, id="0123456789abcdef", cluster="c", task_definition_arn="arn:td/web:3",
+                      group="family:web", service="web", last_status="RUNNING", cpu="512", memory="1024",
+                      containers=[ContainerRecord(name="app", image="ecsdojo/app:latest", container_arn=arn + "/app",
+                                                  runtime_id="d0c4e7", last_status="RUNNING",
+                                                  host_ports={8080: 32768})])
+    identity = ContainerIdentity(task_arn=arn, name="app", docker_name="ecsdojo-c-01234567-app",
+                                 image="ecsdojo/app:latest", family="web", revision=3, cpu=256, memory=128)
+    container = container_metadata(identity, task, task.containers[0])
+    assert container["DockerId"] == "d0c4e7" and container["Name"] == "app"
+    assert container["Labels"]["com.amazonaws.ecs.task-arn"] == arn
+    assert container["Labels"]["com.amazonaws.ecs.task-definition-version"] == "3"
+    assert container["Limits"] == {"CPU": 256, "Memory": 128}
+    assert container["Ports"] == [{"ContainerPort": 8080, "Protocol": "tcp", "HostPort": 32768,
+                                   "HostIp": "127.0.0.1"}]
+    body = task_metadata(task, [identity])
+    assert (body["TaskARN"], body["Family"], body["Revision"], body["ServiceName"]) == (arn, "web", "3", "web")
+    assert body["Limits"] == {"CPU": 0.5, "Memory": 1024}
+    assert [c["Name"] for c in body["Containers"]] == ["app"]
+
+
+# ---- moto: IAM judges marked requests only ------------------------------------------------------------------------
+def test_iam_is_enforced_on_marked_requests_only():
+    enforce_iam_on_marked_requests()
+    with MotoServer() as moto:
+        s3 = moto.client("s3")
+        s3.create_bucket(Bucket="reports")          # the engine's own call: fake keys, no IAM check
+        marked = make_client("s3", moto.endpoint_url)
+
+        def mark(request, **_):
+            request.headers[IAM_MARKER_HEADER] = "1"
+
+        marked.meta.events.register("before-sign.s3", mark)
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            marked.list_objects_v2(Bucket="reports")
+        assert refused.value.response["Error"]["Code"] == "InvalidAccessKeyId"   # "testing" is no IAM user's key
+        assert s3.list_objects_v2(Bucket="reports")["KeyCount"] == 0
+
+
+# ---- real containers ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def boto_image(docker_client, app_image, tmp_path_factory):
+    """The demo image plus boto3 (copied from this environment: pure Python, the image's Python is 3.11 too),
+    with botocore's data trimmed to the services the tests call."""
+    import boto3
+    import botocore
+    import dateutil
+    import jmespath
+    import s3transfer
+    import six
+    import urllib3
+
+    context = tmp_path_factory.mktemp("boto-image")
+    target = context / "boto"
+    for module in (boto3, jmespath, s3transfer, dateutil, urllib3):
+        shutil.copytree(Path(module.__file__).parent, target / Path(module.__file__).parent.name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(six.__file__, target / "six.py")
+    source = Path(botocore.__file__).parent
+    shutil.copytree(source, target / "botocore", ignore=shutil.ignore_patterns("__pycache__", "data"))
+    (target / "botocore" / "data").mkdir()
+    for entry in (source / "data").iterdir():
+        if entry.is_file():
+            shutil.copy(entry, target / "botocore" / "data" / entry.name)
+        elif entry.name in ("sts", "s3", "iam"):
+            shutil.copytree(entry, target / "botocore" / "data" / entry.name)
+    (context / "Dockerfile").write_text(f"FROM {app_image}\nCOPY boto /opt/boto\nENV PYTHONPATH=/opt/boto\n")
+    docker_client.images.build(path=str(context), tag=BOTO_IMAGE, rm=True)
+    return BOTO_IMAGE
+
+
+@pytest.fixture(scope="module")
+def on_docker(boto_image):
+    from ecsdojo.control.local import LocalECS
+
+    with LocalECS(speed=20, runtime="docker", load_balancers=False, autoscaling=False) as local:
+        local.client("ecs").create_cluster(clusterName="c")
+        yield local
+
+
+def run_task(local, family, *, role=None):
+    ecs = local.client("ecs")
+    ecs.register_task_definition(family=family, **({"taskRoleArn": role} if role else {}), containerDefinitions=[{
+        "name": "app", "image": BOTO_IMAGE, "memory": 256}])
+    arn = ecs.run_task(cluster="c", taskDefinition=family, launchType="EC2")["tasks"][0]["taskArn"]
+    task = wait_for(lambda: next((t for t in local.tasks("c") if t.arn == arn and t.last_status == "RUNNING"), None),
+                    timeout=60, message=f"task {family} to run")
+    return task
+
+
+def in_container(docker_client, task, code: str) -> tuple[int, str]:
+    """Run python3 -c CODE inside the task's container (with the environment ECS gave it)."""
+    container = docker_client.containers.get(task.containers[0].runtime_id)
+    result = container.exec_run(["python3", "-c", code])
+    return result.exit_code, result.output.decode(errors="replace").strip()
+
+
+WHO_AM_I = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"
+READ_REPORT = """
+import boto3, botocore.exceptions
+try:
+    print(boto3.client('s3').get_object(Bucket='reports', Key='q1.txt')['Body'].read().decode())
+except botocore.exceptions.ClientError as error:
+    print(error.response['Error']['Code'])
+"""
+
+
+@pytest.mark.docker
+def test_boto3_in_a_task_gets_the_task_roles_credentials_and_its_task_arn(on_docker, docker_client):
+    iam = on_docker.client("iam")
+    role = iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    task = run_task(on_docker, "with-role", role=role)
+    code, out = in_container(docker_client, task, WHO_AM_I)
+    assert code == 0, out
+    assert out == f"arn:aws:sts::123456789012:assumed-role/app-role/{task.id}"
+    code, out = in_container(docker_client, task, (
+        "import json, os, urllib.request\n"
+        "uri = os.environ['ECS_CONTAINER_METADATA_URI_V4']\n"
+        "task = json.load(urllib.request.urlopen(uri + '/task'))\n"
+        "me = json.load(urllib.request.urlopen(uri))\n"
+        "print(json.dumps([task['TaskARN'], task['Family'], me['Name'], me['DockerId'], me['KnownStatus']]))"))
+    assert code == 0, out
+    assert json.loads(out) == [task.arn, "with-role", "app", task.containers[0].runtime_id, "RUNNING"]
+
+
+@pytest.mark.docker
+def test_s3_is_denied_without_a_task_role_policy_and_allowed_with_one(on_docker, docker_client):
+    iam, s3 = on_docker.client("iam"), on_docker.client("s3")
+    s3.create_bucket(Bucket="reports")
+    s3.put_object(Bucket="reports", Key="q1.txt", Body=b"revenue up")
+    role = iam.create_role(RoleName="reader", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    task = run_task(on_docker, "reader", role=role)
+    assert in_container(docker_client, task, READ_REPORT) == (0, "AccessDenied")
+    iam.put_role_policy(RoleName="reader", PolicyName="read-reports", PolicyDocument=READ_OBJECTS)
+    assert in_container(docker_client, task, READ_REPORT) == (0, "revenue up")
+    assert s3.get_object(Bucket="reports", Key="q1.txt")["Body"].read() == b"revenue up"   # the engine: unaffected
+
+
+@pytest.mark.docker
+def test_a_task_without_a_role_gets_no_credentials(on_docker, docker_client):
+    task = run_task(on_docker, "no-role")
+    code, out = in_container(docker_client, task, (
+        "import os, boto3, botocore.exceptions\n"
+        "print('AWS_CONTAINER_CREDENTIALS_FULL_URI' in os.environ)\n"
+        "try:\n    boto3.client('sts').get_caller_identity()\n"
+        "except botocore.exceptions.NoCredentialsError:\n    print('no credentials')"))
+    assert (code, out) == (0, "False\nno credentials")
+
+
+@pytest.mark.docker
+def test_the_endpoints_listen_on_the_containers_loopback_only(on_docker, docker_client):
+    task = run_task(on_docker, "net")
+    container = docker_client.containers.get(task.containers[0].runtime_id)
+    environment = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
+    for name in ("ECS_CONTAINER_METADATA_URI_V4", "AWS_ENDPOINT_URL"):
+        assert urlparse(environment[name]).hostname == "127.0.0.1", name
+    assert environment["AWS_EC2_METADATA_DISABLED"] == "true"        # no probe of 169.254.169.254
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        code, out = in_container(docker_client, task, f"print(open('{table}').read())")
+        assert code == 0, out
+        for line in out.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == "0A":                # LISTEN
+                address, port = fields[1].split(":")
+                listening.append((address, int(port, 16)))
+    agent_ports = [(address, port) for address, port in listening if port in (51679, 51680)]
+    assert sorted(agent_ports) == [("0100007F", 51679), ("0100007F", 51680)]     # 127.0.0.1, nothing else
+    agent = on_docker.plane.task_reconciler.agent
+    assert {server.socket.family for server in agent._servers} == {socket.AF_UNIX}
+    assert {mount["Destination"]: mount["RW"] for mount in container.attrs["Mounts"]} == {"/ecs-agent": False}
