@@ -18,6 +18,7 @@ import botocore.exceptions
 import pytest
 
 from ecsdojo.cloud import MotoServer, make_client
+from ecsdojo.control import events
 from ecsdojo.control.agent.metadata import ContainerIdentity, container_metadata, task_metadata
 from ecsdojo.control.moto.iam import IAM_MARKER_HEADER, enforce_iam_on_marked_requests
 from ecsdojo.control.records import ContainerRecord, TaskRecord
@@ -112,9 +113,11 @@ def on_docker(boto_image):
         yield local
 
 
-def run_task(local, family, *, role=None):
+def run_task(local, family, *, role=None, execution_role=None):
     ecs = local.client("ecs")
-    ecs.register_task_definition(family=family, **({"taskRoleArn": role} if role else {}), containerDefinitions=[{
+    roles = {**({"taskRoleArn": role} if role else {}), **({"executionRoleArn": execution_role} if execution_role
+                                                             else {})}
+    ecs.register_task_definition(family=family, **roles, containerDefinitions=[{
         "name": "app", "image": BOTO_IMAGE, "memory": 256}])
     arn = ecs.run_task(cluster="c", taskDefinition=family, launchType="EC2")["tasks"][0]["taskArn"]
     task = wait_for(lambda: next((t for t in local.tasks("c") if t.arn == arn and t.last_status == "RUNNING"), None),
@@ -163,7 +166,10 @@ def test_s3_is_denied_without_a_task_role_policy_and_allowed_with_one(on_docker,
     s3.create_bucket(Bucket="reports")
     s3.put_object(Bucket="reports", Key="q1.txt", Body=b"revenue up")
     role = iam.create_role(RoleName="reader", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
-    task = run_task(on_docker, "reader", role=role)
+    # The execution role is the engine's (pulls, logs, secrets): a policy there gives the app nothing.
+    execution = iam.create_role(RoleName="reader-execution", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="reader-execution", PolicyName="read-reports", PolicyDocument=READ_OBJECTS)
+    task = run_task(on_docker, "reader", role=role, execution_role=execution)
     assert in_container(docker_client, task, READ_REPORT) == (0, "AccessDenied")
     iam.put_role_policy(RoleName="reader", PolicyName="read-reports", PolicyDocument=READ_OBJECTS)
     assert in_container(docker_client, task, READ_REPORT) == (0, "revenue up")
@@ -203,3 +209,73 @@ def test_the_endpoints_listen_on_the_containers_loopback_only(on_docker, docker_
     agent = on_docker.plane.task_reconciler.agent
     assert {server.socket.family for server in agent._servers} == {socket.AF_UNIX}
     assert {mount["Destination"]: mount["RW"] for mount in container.attrs["Mounts"]} == {"/ecs-agent": False}
+
+
+# ---- the task reconciler's hooks, on the fake runtime (a real TaskAgent on its Unix sockets) ------------------------
+def _unix_request(path: Path, method: str, url: str) -> tuple[int, dict]:
+    """One HTTP request on a Unix socket (what the forwarder relays a container's request to)."""
+    import http.client
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(str(path))
+
+    connection = UnixConnection("agent")
+    connection.request(method, url)
+    response = connection.getresponse()
+    return response.status, json.loads(response.read())
+
+
+@pytest.fixture
+def agent_engine():
+    from ecsdojo.control.agent import TaskAgent
+    from ecsdojo.runtime.fake import FakeRuntime
+    from tests.control.fakes import make_engine
+
+    runtime = FakeRuntime()
+    engine = make_engine(runtime=runtime)
+    agent = TaskAgent(moto_url="http://127.0.0.1:9", runtime=runtime, region="us-east-1").start()
+    agent.bind(engine.store)
+    engine.tasks.agent = agent
+    yield engine, agent
+    agent.stop()
+
+
+def _launch(engine):
+    definition = engine.desired.add_definition("job")
+    result = engine.launcher.launch(cluster="demo", definition=definition, count=1, group="family:job",
+                                    started_by="", launch_type="EC2")
+    return engine.store.tasks[result.task_arns[0]]
+
+
+def test_each_container_gets_the_mount_the_variables_and_a_forwarder_before_the_task_runs(agent_engine):
+    engine, agent = agent_engine
+    engine.runtime.on_exec = lambda _id, command: _unix_request(  # the forwarder's report
+        agent.directory / "agent.sock", "POST", f"/ready/{command[-1]}?status=listening")
+    task = _launch(engine)
+    engine.tasks.sync(task.arn)
+    runtime_id = task.containers[0].runtime_id
+    spec = engine.runtime.specs[runtime_id]
+    token = urlparse(spec.environment["ECS_CONTAINER_METADATA_URI_V4"]).path.split("/")[-1]
+    assert engine.runtime.actions == [("start", spec.name),
+                                      ("exec", runtime_id, ("python3", "/ecs-agent/forwarder.py", token))]
+    assert spec.mounts == ((str(agent.directory), "/ecs-agent", True),)
+    assert "AWS_CONTAINER_CREDENTIALS_FULL_URI" not in spec.environment        # the definition has no task role
+    assert task.last_status == "RUNNING"
+    status, body = _unix_request(agent.directory / "agent.sock", "GET", f"/v4/{token}/task")
+    assert (status, body["TaskARN"], body["KnownStatus"]) == (200, task.arn, "RUNNING")
+    engine.store.request_stop(task, events.stop_by_user("done"))
+    engine.tasks.sync(task.arn)
+    assert task.last_status == "STOPPED"
+    assert _unix_request(agent.directory / "agent.sock", "GET", f"/v4/{token}")[0] == 404      # forgotten once stopped
+
+
+def test_a_container_that_cannot_run_the_forwarder_still_runs_its_task(agent_engine):
+    engine, _ = agent_engine
+    # The exec ends at once with 127 (no python3 in the image); the fake numbers execs by its action count.
+    engine.runtime.on_exec = lambda _id, _command: engine.runtime.exec_exit_codes.update({"exec-2": 127})
+    task = _launch(engine)
+    engine.tasks.sync(task.arn)
+    assert [action[0] for action in engine.runtime.actions] == ["start", "exec"]
+    assert task.last_status == "RUNNING"
