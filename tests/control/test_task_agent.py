@@ -75,19 +75,25 @@ def test_iam_is_enforced_on_marked_requests_only():
 # ---- real containers ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def boto_image(docker_client, app_image, tmp_path_factory):
-    """The demo image plus boto3 (copied from this environment: pure Python, the image's Python is 3.11 too),
-    with botocore's data trimmed to the services the tests call."""
+    """The demo image plus boto3 and the AWS CLI (copied from this environment: pure Python — PyYAML falls back to
+    its Python code —, the image's Python is 3.11 too), botocore's data trimmed to the services the tests call."""
+    import awscli
     import boto3
     import botocore
+    import colorama
     import dateutil
+    import docutils
     import jmespath
+    import pyasn1
+    import rsa
     import s3transfer
     import six
     import urllib3
+    import yaml
 
     context = tmp_path_factory.mktemp("boto-image")
     target = context / "boto"
-    for module in (boto3, jmespath, s3transfer, dateutil, urllib3):
+    for module in (boto3, jmespath, s3transfer, dateutil, urllib3, awscli, colorama, docutils, pyasn1, rsa, yaml):
         shutil.copytree(Path(module.__file__).parent, target / Path(module.__file__).parent.name,
                         ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(six.__file__, target / "six.py")
@@ -99,7 +105,10 @@ def boto_image(docker_client, app_image, tmp_path_factory):
             shutil.copy(entry, target / "botocore" / "data" / entry.name)
         elif entry.name in ("sts", "s3", "iam"):
             shutil.copytree(entry, target / "botocore" / "data" / entry.name)
-    (context / "Dockerfile").write_text(f"FROM {app_image}\nCOPY boto /opt/boto\nENV PYTHONPATH=/opt/boto\n")
+    (context / "aws").write_text('#!/bin/sh\nexec python3 -m awscli "$@"\n')
+    (context / "aws").chmod(0o755)                       # COPY keeps the mode (no --chmod without BuildKit)
+    (context / "Dockerfile").write_text(f"FROM {app_image}\nCOPY boto /opt/boto\nCOPY aws /usr/local/bin/aws\n"
+                                        "ENV PYTHONPATH=/opt/boto\n")
     docker_client.images.build(path=str(context), tag=BOTO_IMAGE, rm=True)
     return BOTO_IMAGE
 
@@ -150,6 +159,9 @@ def test_boto3_in_a_task_gets_the_task_roles_credentials_and_its_task_arn(on_doc
     code, out = in_container(docker_client, task, WHO_AM_I)
     assert code == 0, out
     assert out == f"arn:aws:sts::123456789012:assumed-role/app-role/{task.id}"
+    container = docker_client.containers.get(task.containers[0].runtime_id)
+    cli = container.exec_run(["aws", "sts", "get-caller-identity", "--query", "Arn", "--output", "text"])
+    assert (cli.exit_code, cli.output.decode().strip()) == (0, out)       # the AWS CLI, no keys either
     code, out = in_container(docker_client, task, (
         "import json, os, urllib.request\n"
         "uri = os.environ['ECS_CONTAINER_METADATA_URI_V4']\n"

@@ -155,7 +155,6 @@ class TaskAgent:
         base = f"http://127.0.0.1:{AGENT_PORT}"
         environment = {
             "ECS_CONTAINER_METADATA_URI_V4": f"{base}/v4/{token}",
-            "ECS_AGENT_URI": f"{base}/api/{token}",
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{AWS_PORT}",
             "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region,
             "AWS_EC2_METADATA_DISABLED": "true",
