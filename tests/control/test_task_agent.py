@@ -167,9 +167,11 @@ def test_boto3_in_a_task_gets_the_task_roles_credentials_and_its_task_arn(on_doc
         "uri = os.environ['ECS_CONTAINER_METADATA_URI_V4']\n"
         "task = json.load(urllib.request.urlopen(uri + '/task'))\n"
         "me = json.load(urllib.request.urlopen(uri))\n"
-        "print(json.dumps([task['TaskARN'], task['Family'], me['Name'], me['DockerId'], me['KnownStatus']]))"))
+        "stats = json.load(urllib.request.urlopen(uri + '/stats'))\n"
+        "print(json.dumps([task['TaskARN'], task['Family'], me['Name'], me['DockerId'], me['KnownStatus'],\n"
+        "                  stats['memory_stats']['usage'] > 0]))"))
     assert code == 0, out
-    assert json.loads(out) == [task.arn, "with-role", "app", task.containers[0].runtime_id, "RUNNING"]
+    assert json.loads(out) == [task.arn, "with-role", "app", task.containers[0].runtime_id, "RUNNING", True]
 
 
 @pytest.mark.docker
@@ -291,3 +293,21 @@ def test_a_container_that_cannot_run_the_forwarder_still_runs_its_task(agent_eng
     engine.tasks.sync(task.arn)
     assert [action[0] for action in engine.runtime.actions] == ["start", "exec"]
     assert task.last_status == "RUNNING"
+
+
+def test_a_socket_directory_left_by_a_dead_process_is_swept(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import tempfile
+
+    from ecsdojo.control.agent import server
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen(["true"])
+    dead.wait()                                    # its pid is free now (reaped)
+    left = tmp_path / f"{server.DIRECTORY_PREFIX}{dead.pid}-abc"
+    mine = tmp_path / f"{server.DIRECTORY_PREFIX}{os.getpid()}-def"
+    left.mkdir()
+    mine.mkdir()
+    assert server.sweep_directories() == 1
+    assert not left.exists() and mine.exists()

@@ -243,6 +243,11 @@ class Runtime(ABC):
         with the time it was written, oldest first ([] when gone or unknown). What a log driver ships."""
         return []
 
+    def raw_stats(self, container_id: str) -> dict[str, Any] | None:
+        """The engine's own stats document of a running container (Docker's `GET /containers/ID/stats`, one
+        sample), as the task metadata endpoint's /stats serves it; None when not running or not a real engine."""
+        return None
+
     def exec_detached(self, container_id: str, command: tuple[str, ...]) -> str | None:
         """Start `command` inside a running container, in the background (`docker exec -d`); its exec id, or
         None when this runtime cannot (the task agent's forwarder, control/agent/)."""

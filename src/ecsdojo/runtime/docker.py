@@ -492,12 +492,22 @@ class DockerRuntime(Runtime):
                 events.append((at, text))
         return events
 
+    def raw_stats(self, container_id: str) -> dict | None:
+        with self._engine():
+            container = self._managed(container_id)
+            if container is None or container.status != "running":
+                return None
+            try:
+                return container.stats(stream=False)
+            except self._errors.NotFound:
+                return None
+
     def exec_detached(self, container_id: str, command: tuple[str, ...]) -> str | None:
         """`docker exec -d`: the process runs in the container's namespaces and dies with it."""
         with self._engine():
             container = self._managed(container_id)
-            if container is None:
-                return None
+            if container is None or container.status != "running":
+                return None                       # exited already (a short job): nothing to run in
             try:
                 created = self.client.api.exec_create(container.id, list(command))
                 self.client.api.exec_start(created["Id"], detach=True)

@@ -10,7 +10,8 @@ On ECS the container agent serves these at 169.254.170.2 and the SDKs find them 
   container's own loopback, 127.0.0.1:51679 and :51680, and relays to those sockets. No packet goes to a bridge
   address, the bridge gateway or any other non-loopback address (the network rule): the host side is a Unix
   socket, the container side its loopback;
-- each container gets ECS_CONTAINER_METADATA_URI_V4, AWS_ENDPOINT_URL (moto through the relay),
+- each container gets ECS_CONTAINER_METADATA_URI_V4 (container and /task metadata, /stats and /task/stats: Docker's
+  stats documents), AWS_ENDPOINT_URL (moto through the relay),
   AWS_EC2_METADATA_DISABLED (no instance-metadata probe of 169.254.169.254) and, when the task has a
   taskRoleArn, AWS_CONTAINER_CREDENTIALS_FULL_URI (botocore accepts a full URI on a loopback host): boto3 and the
   AWS CLI inside the container then use the task role's temporary credentials (moto STS AssumeRole, session name
@@ -49,7 +50,7 @@ from ecsdojo.control.moto.iam import (IAM_MARKER_HEADER, RoleCredentials, enforc
                                       task_role_credentials)
 from ecsdojo.control.moto.views import TaskDefinitionView
 from ecsdojo.control.records import TaskRecord
-from ecsdojo.runtime.base import ContainerSpec, ContainerState, Runtime
+from ecsdojo.runtime.base import ContainerSpec, ContainerState, Runtime, alive
 
 __all__ = ["TaskAgent", "MOUNT_POINT", "READY_TIMEOUT_S"]
 
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 MOUNT_POINT = "/ecs-agent"
 READY_TIMEOUT_S = 5.0          # how long a task's start waits for a container's forwarder to listen
 FORWARDER = Path(__file__).with_name("forwarder.py")
+DIRECTORY_PREFIX = "ecsdojo-agent-"      # + owner pid: a directory left by a killed process is swept at start
 # Headers a relay does not pass on (hop-by-hop, RFC 9110 section 7.6.1), plus our own marker from the caller.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
               IAM_MARKER_HEADER.lower()}
@@ -98,7 +100,8 @@ class TaskAgent:
 
     def start(self) -> TaskAgent:
         enforce_iam_on_marked_requests()
-        self.directory = Path(tempfile.mkdtemp(prefix="ecsdojo-agent-"))
+        sweep_directories()
+        self.directory = Path(tempfile.mkdtemp(prefix=f"{DIRECTORY_PREFIX}{os.getpid()}-"))
         self.directory.chmod(0o755)            # a container running as another user must reach the sockets
         shutil.copyfile(FORWARDER, self.directory / "forwarder.py")
         (self.directory / "forwarder.py").chmod(0o644)
@@ -173,12 +176,14 @@ class TaskAgent:
         if entry is None or token is None:
             return False
         exec_id = self.runtime.exec_detached(state.id, ("python3", f"{MOUNT_POINT}/forwarder.py", token))
+        if exec_id is None:                             # the container exited already, or no exec here
+            return False
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if entry.ready[token].wait(0.05):
                 return True
-            if exec_id is None or self.runtime.exec_exit_code(exec_id) is not None:
-                break                                   # no python3 in the image, or no exec at all
+            if self.runtime.exec_exit_code(exec_id) is not None:
+                break                                   # no python3 in the image (or the container exited)
         log.warning("container %s: the task metadata and credentials endpoints are not available (the forwarder "
                     "needs python3 in the image)", state.name)
         return False
@@ -221,6 +226,24 @@ class TaskAgent:
             container = next((c for c in task.containers if c.name == identity.name), None)
             return container_metadata(identity, task, container, started_at=task.started_at)
 
+    def stats(self, token: str, *, task_level: bool) -> dict[str, Any] | None:
+        """Docker's stats document of the container (`/stats`), or of each container by Docker id
+        (`/task/stats`), as the agent serves them."""
+        with self._lock:
+            arn = self._tokens.get(token)
+            entry = self._tasks.get(arn or "")
+        if entry is None or self.store is None:
+            return None
+        with self.store.lock:
+            task = self.store.tasks.get(arn)
+            if task is None:
+                return None
+            wanted = entry.identities[token].name
+            ids = [c.runtime_id for c in task.containers if c.runtime_id and (task_level or c.name == wanted)]
+        if task_level:
+            return {runtime_id: self.runtime.raw_stats(runtime_id) for runtime_id in ids}
+        return (self.runtime.raw_stats(ids[0]) or {}) if ids else {}
+
     def credentials(self, credentials_id: str) -> dict[str, str] | None:
         with self._lock:
             entry = self._tasks.get(self._credentials.get(credentials_id, ""))
@@ -232,13 +255,28 @@ class TaskAgent:
                 "Expiration": found.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
+def sweep_directories() -> int:
+    """Remove socket directories whose owning process is gone (a killed kernel or `dojo up`); returns how many."""
+    count = 0
+    for path in Path(tempfile.gettempdir()).glob(f"{DIRECTORY_PREFIX}*-*"):
+        owner = path.name[len(DIRECTORY_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not alive(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+            count += 1
+    return count
+
+
 def _agent_handler(agent: TaskAgent) -> type[http.server.BaseHTTPRequestHandler]:
     class AgentHandler(_Quiet):
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             parts = [p for p in urlparse(self.path).path.split("/") if p]
-            if len(parts) >= 2 and parts[0] == "v4":
+            if len(parts) >= 2 and parts[0] == "v4" and parts[2:] in (["stats"], ["task", "stats"]):
+                stats = agent.stats(parts[1], task_level=parts[2] == "task")
+                if stats is not None:
+                    return self.reply(200, stats)
+            elif len(parts) >= 2 and parts[0] == "v4" and parts[2:] in ([], ["task"]):
                 body = agent.metadata(parts[1], task_level=parts[2:] == ["task"])
-                if body is not None and len(parts) <= 3:
+                if body is not None:
                     return self.reply(200, body)
                 return self.reply(404, {"error": "unknown container or path"})   # observed-like, not the agent's text
             if len(parts) == 3 and parts[:2] == ["v2", "credentials"]:
