@@ -149,6 +149,14 @@ try:
 except botocore.exceptions.ClientError as error:
     print(error.response['Error']['Code'])
 """
+WRITE_REPORT = """
+import boto3, botocore.exceptions
+try:
+    boto3.client('s3').put_object(Bucket='reports', Key='q2.txt', Body=b'x' * 100000)
+    print('written')
+except botocore.exceptions.ClientError as error:
+    print(error.response['Error']['Code'])
+"""
 
 
 @pytest.mark.docker
@@ -187,6 +195,11 @@ def test_s3_is_denied_without_a_task_role_policy_and_allowed_with_one(on_docker,
     assert in_container(docker_client, task, READ_REPORT) == (0, "AccessDenied")
     iam.put_role_policy(RoleName="reader", PolicyName="read-reports", PolicyDocument=READ_OBJECTS)
     assert in_container(docker_client, task, READ_REPORT) == (0, "revenue up")
+    assert in_container(docker_client, task, WRITE_REPORT) == (0, "AccessDenied")     # GetObject only
+    iam.put_role_policy(RoleName="reader", PolicyName="write-reports", PolicyDocument=READ_OBJECTS.replace(
+        "s3:GetObject", "s3:PutObject"))
+    assert in_container(docker_client, task, WRITE_REPORT) == (0, "written")          # a body through the relay
+    assert s3.get_object(Bucket="reports", Key="q2.txt")["ContentLength"] == 100000
     assert s3.get_object(Bucket="reports", Key="q1.txt")["Body"].read() == b"revenue up"   # the engine: unaffected
 
 

@@ -60,9 +60,10 @@ MOUNT_POINT = "/ecs-agent"
 READY_TIMEOUT_S = 5.0          # how long a task's start waits for a container's forwarder to listen
 FORWARDER = Path(__file__).with_name("forwarder.py")
 DIRECTORY_PREFIX = "ecsdojo-agent-"      # + owner pid: a directory left by a killed process is swept at start
-# Headers a relay does not pass on (hop-by-hop, RFC 9110 section 7.6.1), plus our own marker from the caller.
+# Headers a relay does not pass on (hop-by-hop, RFC 9110 section 7.6.1), plus our own marker from the caller and
+# Expect (http.server already answered "100 Continue"; SigV4 never signs it: botocore's SIGNED_HEADERS_BLACKLIST).
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-              IAM_MARKER_HEADER.lower()}
+              "expect", IAM_MARKER_HEADER.lower()}
 
 
 @dataclass
