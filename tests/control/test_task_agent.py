@@ -238,6 +238,45 @@ def test_the_endpoints_listen_on_the_containers_loopback_only(on_docker, docker_
     assert {mount["Destination"]: mount["RW"] for mount in container.attrs["Mounts"]} == {"/ecs-agent": False}
 
 
+# ---- the process runtime (simulated containers are host processes: the agent listens on the host's 127.0.0.1) ------
+def test_a_simulated_containers_environment_gets_the_task_role_and_iam_applies(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from ecsdojo.control.local import LocalECS
+
+    with LocalECS(speed=20, runtime="process", load_balancers=False, autoscaling=False) as local:
+        iam, s3, ecs = local.client("iam"), local.client("s3"), local.client("ecs")
+        ecs.create_cluster(clusterName="c")
+        s3.create_bucket(Bucket="reports")
+        s3.put_object(Bucket="reports", Key="q1.txt", Body=b"revenue up")
+        role = iam.create_role(RoleName="sim-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        ecs.register_task_definition(family="sim", taskRoleArn=role, containerDefinitions=[{
+            "name": "app", "image": "ecsdojo/app:latest", "memory": 128}])
+        arn = ecs.run_task(cluster="c", taskDefinition="sim", launchType="EC2")["tasks"][0]["taskArn"]
+        task = wait_for(lambda: next((t for t in local.tasks("c") if t.arn == arn and t.last_status == "RUNNING"),
+                                     None), timeout=30, message="the task to run")
+        environment = dict(local.runtime._containers[task.containers[0].runtime_id].environment)
+        for name in ("ECS_CONTAINER_METADATA_URI_V4", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL"):
+            assert urlparse(environment[name]).hostname == "127.0.0.1", name
+        environment["PATH"] = os.environ["PATH"]
+
+        def as_the_container(code):
+            done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
+                                  timeout=60)
+            return done.returncode, (done.stdout + done.stderr).strip()
+
+        assert as_the_container(WHO_AM_I) == (0, f"arn:aws:sts::123456789012:assumed-role/sim-role/{task.id}")
+        assert as_the_container(READ_REPORT) == (0, "AccessDenied")
+        iam.put_role_policy(RoleName="sim-role", PolicyName="read", PolicyDocument=READ_OBJECTS)
+        assert as_the_container(READ_REPORT) == (0, "revenue up")
+        assert as_the_container(
+            "import json, os, urllib.request\n"
+            "print(json.load(urllib.request.urlopen(os.environ['ECS_CONTAINER_METADATA_URI_V4'] + '/task'))"
+            "['TaskARN'])") == (0, arn)
+
+
 # ---- the task reconciler's hooks, on the fake runtime (a real TaskAgent on its Unix sockets) ------------------------
 def _unix_request(path: Path, method: str, url: str) -> tuple[int, dict]:
     """One HTTP request on a Unix socket (what the forwarder relays a container's request to)."""

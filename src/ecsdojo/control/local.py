@@ -92,10 +92,11 @@ class LocalECS:
             adapter = MotoAdapter(region=self.region)
             adapter.reset()
             agent = None
-            if self.runtime.runs_task_agent:     # metadata v4 + task-role credentials inside containers
+            if self.runtime.task_agent:     # metadata v4 + task-role credentials inside containers
                 from ecsdojo.control.agent import TaskAgent
 
-                agent = TaskAgent(moto_url=self.moto.endpoint_url, runtime=self.runtime, region=self.region).start()
+                agent = TaskAgent(moto_url=self.moto.endpoint_url, runtime=self.runtime, region=self.region,
+                                  mode=self.runtime.task_agent).start()
                 stack.callback(agent.stop)
             self.plane = ControlPlane(adapter=adapter, runtime=self.runtime, clock=self.clock,
                                       labels=owned_labels(self.session), instances_per_cluster=self._instances,

@@ -196,7 +196,10 @@ class Runtime(ABC):
     name: str = "abstract"
     simulated: bool = False   # True when containers are not real containers
     enforces_memory_limits: bool = True   # False: a container over its memory limit is not killed (see above)
-    runs_task_agent: bool = False         # True: containers are isolated and `exec_detached` works (the task agent)
+    # How the task agent (control/agent/) reaches containers: "exec" (isolated network namespaces: a forwarder is
+    # exec'd into each, on its loopback), "loopback" (host processes: the agent listens on the host's 127.0.0.1),
+    # None (no agent).
+    task_agent: str | None = None
 
     @abstractmethod
     def start(self, spec: ContainerSpec) -> ContainerState:

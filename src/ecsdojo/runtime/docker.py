@@ -221,7 +221,7 @@ class DockerRuntime(Runtime):
 
     name = "docker"
     simulated = False
-    runs_task_agent = True
+    task_agent = "exec"
 
     def __init__(self, *, client=None, timeout_s: float = 30.0, ping_timeout_s: float = 5.0,
                  pull_timeout_s: float = 5.0, reconnect_max_s: float = 5.0) -> None:

@@ -18,6 +18,9 @@ On ECS the container agent serves these at 169.254.170.2 and the SDKs find them 
   = the task id, as ECS names it) with no keys. A task without a task role gets no credentials variable, as on
   ECS, and its requests reach moto unsigned (MissingAuthenticationToken).
 
+On the process runtime (simulated containers: host processes) the agent serves the same answers on the host's
+127.0.0.1, on ports it picks, and no forwarder runs.
+
 The forwarder needs python3 in the image (the demo image has it); without it the task runs without the
 endpoints and a warning is logged. A container restarted in place loses its forwarder.
 
@@ -79,17 +82,25 @@ class _UnixHTTPServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
 
 
+class _LoopbackHTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
 class TaskAgent:
     """One per LocalECS: the sockets' directory, the two servers, and the tokens of the running tasks."""
 
-    def __init__(self, *, moto_url: str, runtime: Runtime, region: str) -> None:
+    def __init__(self, *, moto_url: str, runtime: Runtime, region: str, mode: str = "exec") -> None:
+        if mode not in ("exec", "loopback"):
+            raise ValueError(f"TaskAgent mode must be 'exec' or 'loopback', not {mode!r}")
+        self.mode = mode
+        self.ports = (AGENT_PORT, AWS_PORT)    # where containers reach the agent and moto (loopback: bound ports)
         parsed = urlparse(moto_url)
         self.moto_host, self.moto_port = parsed.hostname or "127.0.0.1", parsed.port or 80
         self.runtime = runtime
         self.region = region
         self.store: Any = None                 # ObservedState, set by the control plane (`bind`)
         self.directory: Path | None = None
-        self._servers: list[_UnixHTTPServer] = []
+        self._servers: list[socketserver.BaseServer] = []
         self._lock = threading.Lock()
         self._tasks: dict[str, _TaskEntry] = {}            # task arn -> entry
         self._tokens: dict[str, str] = {}                  # container token -> task arn
@@ -101,6 +112,8 @@ class TaskAgent:
 
     def start(self) -> TaskAgent:
         enforce_iam_on_marked_requests()
+        if self.mode == "loopback":
+            return self._start_loopback()
         sweep_directories()
         self.directory = Path(tempfile.mkdtemp(prefix=f"{DIRECTORY_PREFIX}{os.getpid()}-"))
         self.directory.chmod(0o755)            # a container running as another user must reach the sockets
@@ -112,6 +125,18 @@ class TaskAgent:
             path.chmod(0o666)
             threading.Thread(target=server.serve_forever, args=(0.1,), name=f"ecsdojo-agent-{name}", daemon=True).start()
             self._servers.append(server)
+        return self
+
+    def _start_loopback(self) -> TaskAgent:
+        """The process runtime: the containers share the host's loopback, so the agent listens there itself."""
+        ports = []
+        for handler in (_agent_handler(self), _relay_handler(self)):
+            server = _LoopbackHTTPServer(("127.0.0.1", 0), handler)
+            threading.Thread(target=server.serve_forever, args=(0.1,), name="ecsdojo-agent-loopback",
+                             daemon=True).start()
+            self._servers.append(server)
+            ports.append(server.server_address[1])
+        self.ports = (ports[0], ports[1])
         return self
 
     def stop(self) -> None:
@@ -127,7 +152,7 @@ class TaskAgent:
     def prepare(self, task: TaskRecord, definition: TaskDefinitionView, specs: list[ContainerSpec]
                 ) -> list[ContainerSpec]:
         """The specs with the agent's variables and mount; registers the task's tokens (and credentials)."""
-        if self.directory is None:
+        if not self._servers:
             return specs
         revision = int(definition.arn.rsplit(":", 1)[-1]) if definition.arn.rsplit(":", 1)[-1].isdigit() else 0
         entry = _TaskEntry(identities={})
@@ -146,8 +171,8 @@ class TaskAgent:
                 log_options=tuple(sorted((log_config.get("options") or {}).items())))
             entry.ready[token] = threading.Event()
             environment = {**self.environment(token, entry.credentials_id), **spec.environment}
-            prepared.append(replace(spec, environment=environment,
-                                    mounts=(*spec.mounts, (str(self.directory), MOUNT_POINT, True))))
+            mounts = (*spec.mounts, (str(self.directory), MOUNT_POINT, True)) if self.mode == "exec" else spec.mounts
+            prepared.append(replace(spec, environment=environment, mounts=mounts))
         with self._lock:
             self._tasks[task.arn] = entry
             self._tokens.update({token: task.arn for token in entry.identities})
@@ -156,10 +181,10 @@ class TaskAgent:
         return prepared
 
     def environment(self, token: str, credentials_id: str | None) -> dict[str, str]:
-        base = f"http://127.0.0.1:{AGENT_PORT}"
+        base = f"http://127.0.0.1:{self.ports[0]}"
         environment = {
             "ECS_CONTAINER_METADATA_URI_V4": f"{base}/v4/{token}",
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{AWS_PORT}",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.ports[1]}",
             "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region,
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
@@ -176,6 +201,8 @@ class TaskAgent:
                       if i.docker_name == state.name), None)
         if entry is None or token is None:
             return False
+        if self.mode == "loopback":
+            return True                                 # the agent itself listens on the shared loopback
         exec_id = self.runtime.exec_detached(state.id, ("python3", f"{MOUNT_POINT}/forwarder.py", token))
         if exec_id is None:                             # the container exited already, or no exec here
             return False
