@@ -269,6 +269,12 @@ def test_a_simulated_containers_environment_gets_the_task_role_and_iam_applies(t
 
         assert as_the_container(WHO_AM_I) == (0, f"arn:aws:sts::123456789012:assumed-role/sim-role/{task.id}")
         assert as_the_container(READ_REPORT) == (0, "AccessDenied")
+        # A JSON-protocol service (ECS, here through the engine's intercepted ListTasks) denies in its own shape.
+        assert as_the_container(
+            "import boto3, botocore.exceptions\n"
+            "try:\n    boto3.client('ecs').list_tasks(cluster='c')\n"
+            "except botocore.exceptions.ClientError as error:\n    print(error.response['Error']['Code'])"
+        ) == (0, "AccessDeniedException")
         iam.put_role_policy(RoleName="sim-role", PolicyName="read", PolicyDocument=READ_OBJECTS)
         assert as_the_container(READ_REPORT) == (0, "revenue up")
         assert as_the_container(

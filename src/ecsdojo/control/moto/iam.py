@@ -53,6 +53,7 @@ def task_role_credentials(role_arn: str, session_name: str, *, region: str = "us
 def enforce_iam_on_marked_requests() -> None:
     """Patch moto (once per process) so requests carrying IAM_MARKER_HEADER are judged by IAM."""
     from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.core.exceptions import _RESTError
 
     with _installed:
         if _done:
@@ -72,15 +73,35 @@ def enforce_iam_on_marked_requests() -> None:
             query = urlparse(self.uri).query
             if query:
                 path += "?" + query
-            request = iam_request_cls(account_id=self.current_account, method=self.method, path=path,
-                                      data=self.data, body=self.raw_body, headers=self.headers,
-                                      action=self._get_action())
-            request.check_signature()
-            request.check_action_permitted(resource)
+            try:
+                request = iam_request_cls(account_id=self.current_account, method=self.method, path=path,
+                                          data=self.data, body=self.raw_body, headers=self.headers,
+                                          action=self._get_action())
+                request.check_signature()
+                request.check_action_permitted(resource)
+            except _RESTError as error:
+                if not headers.get("X-Amz-Target"):
+                    raise
+                raise _json_error(error) from None     # ECS, Logs, SSM, ...: the JSON protocol's error shape
             return None
 
         ActionAuthenticatorMixin._authenticate_and_authorize_action = authenticate_and_authorize
         _done.append(True)
+
+
+# moto raises its query-protocol (XML) errors for every service, which a JSON-protocol client cannot parse (boto3
+# reports the bare HTTP status as the code). The JSON services answer with these codes (e.g. the ECS API
+# reference, "Common Errors": AccessDeniedException, UnrecognizedClientException, InvalidSignatureException).
+JSON_ERROR_CODES = {"AccessDenied": "AccessDeniedException", "InvalidClientTokenId": "UnrecognizedClientException",
+                    "SignatureDoesNotMatch": "InvalidSignatureException"}
+
+
+def _json_error(error):
+    from moto.core.exceptions import JsonRESTError
+
+    converted = JsonRESTError(JSON_ERROR_CODES.get(error.error_type, error.error_type), error.message)
+    converted.code = 400
+    return converted
 
 
 def _raise_missing_authentication(_handler: object) -> None:
