@@ -212,8 +212,9 @@ class TaskAgent:
                 return True
             if self.runtime.exec_exit_code(exec_id) is not None:
                 break                                   # no python3 in the image (or the container exited)
-        log.warning("container %s: the task metadata and credentials endpoints are not available (the forwarder "
-                    "needs python3 in the image)", state.name)
+        log.warning("container %s: the task metadata and credentials endpoints are not available: the forwarder "
+                    "did not start (it needs python3 in the image, and an engine that can pass a Unix socket into a "
+                    "container)", state.name)
         return False
 
     def forget(self, task_arn: str) -> None:
