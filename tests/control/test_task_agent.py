@@ -369,3 +369,19 @@ def test_a_socket_directory_left_by_a_dead_process_is_swept(tmp_path, monkeypatc
     mine.mkdir()
     assert server.sweep_directories() == 1
     assert not left.exists() and mine.exists()
+
+
+def test_a_spec_that_is_not_one_of_the_definitions_containers_is_left_alone(agent_engine):
+    """A task may run a container of its own (an awsvpc task's pause container): no token, no mount, no variables."""
+    from ecsdojo.control.specs import container_specs
+    from ecsdojo.runtime.base import ContainerSpec, owned_labels
+
+    engine, agent = agent_engine
+    task = _launch(engine)
+    definition = engine.desired.task_definition(task.task_definition_arn)
+    pause = ContainerSpec(name="pause", image="ecsdojo/app:latest", labels=owned_labels("unit"))
+    specs = [pause, *container_specs(definition.containers(), task, clock=engine.clock, labels=owned_labels("unit"))]
+    prepared = agent.prepare(task, definition, specs)
+    assert prepared[0] is pause
+    assert prepared[1].mounts == ((str(agent.directory), "/ecs-agent", True),)
+    assert "ECS_CONTAINER_METADATA_URI_V4" in prepared[1].environment

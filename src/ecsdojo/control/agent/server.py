@@ -53,7 +53,7 @@ from ecsdojo.control.moto.iam import (IAM_MARKER_HEADER, RoleCredentials, enforc
                                       task_role_credentials)
 from ecsdojo.control.moto.views import TaskDefinitionView
 from ecsdojo.control.records import TaskRecord
-from ecsdojo.runtime.base import ContainerSpec, ContainerState, Runtime, alive
+from ecsdojo.runtime.base import LABEL_CONTAINER_NAME, ContainerSpec, ContainerState, Runtime, alive
 
 __all__ = ["TaskAgent", "MOUNT_POINT", "READY_TIMEOUT_S"]
 
@@ -161,7 +161,12 @@ class TaskAgent:
             entry.credentials = task_role_credentials(role, task.id, region=self.region)
             entry.credentials_id = str(uuid.uuid4())
         prepared = []
-        for container, spec in zip(definition.containers(), specs):
+        definitions = {container["name"]: container for container in definition.containers()}
+        for spec in specs:
+            container = definitions.get(spec.labels.get(LABEL_CONTAINER_NAME, ""))
+            if container is None:              # not one of the definition's containers (a task's pause container)
+                prepared.append(spec)
+                continue
             token = f"{task.id[:16]}-{uuid.uuid4().hex[:12]}"
             log_config = container.get("logConfiguration") or {}
             entry.identities[token] = ContainerIdentity(
