@@ -341,6 +341,9 @@ def test_each_container_gets_the_mount_the_variables_and_a_forwarder_before_the_
     engine.tasks.sync(task.arn)
     assert task.last_status == "STOPPED"
     assert _unix_request(agent.directory / "agent.sock", "GET", f"/v4/{token}")[0] == 404      # forgotten once stopped
+    assert _unix_request(agent.directory / "agent.sock", "GET", "/v2/credentials/no-such-id") == (
+        400, {"code": "InvalidIdInRequest", "message": "CredentialsV2Request: Credentials not found",
+              "HTTPErrorCode": 400})
 
 
 def test_a_container_that_cannot_run_the_forwarder_still_runs_its_task(agent_engine):

@@ -317,7 +317,9 @@ def _agent_handler(agent: TaskAgent) -> type[http.server.BaseHTTPRequestHandler]
                 found = agent.credentials(parts[2])
                 if found is not None:
                     return self.reply(200, found)
-                # The agent's answer to an unknown credentials id (its handlers' InvalidIdInRequest code).
+                # The agent's answer to an unknown id (a stopped or role-less task): amazon-ecs-agent's credentials
+                # handler (tmds/handlers/v1/credentials_handler.go): errPrefix + "Credentials not found",
+                # ErrInvalidIDInRequest, HTTP 400.
                 return self.reply(400, {"code": "InvalidIdInRequest", "message": "CredentialsV2Request: "
                                         "Credentials not found", "HTTPErrorCode": 400})
             return self.reply(404, {"error": "not found"})
