@@ -388,3 +388,26 @@ def test_a_spec_that_is_not_one_of_the_definitions_containers_is_left_alone(agen
     assert prepared[0] is pause
     assert prepared[1].mounts == ((str(agent.directory), "/ecs-agent", True),)
     assert "ECS_CONTAINER_METADATA_URI_V4" in prepared[1].environment
+
+
+def test_a_task_roles_credentials_are_served_while_it_runs_and_revoked_when_it_stops(agent_engine):
+    from dataclasses import replace
+
+    engine, agent = agent_engine
+    role = "arn:aws:iam::123456789012:role/app-role"
+    definition = engine.desired.add_definition("job")
+    engine.desired.definitions[definition.arn] = replace(definition, task_role_arn=role)
+    engine.runtime.on_exec = lambda _id, command: _unix_request(
+        agent.directory / "agent.sock", "POST", f"/ready/{command[-1]}?status=listening")
+    result = engine.launcher.launch(cluster="demo", definition=definition, count=1, group="family:job",
+                                    started_by="", launch_type="EC2")
+    task = engine.store.tasks[result.task_arns[0]]
+    engine.tasks.sync(task.arn)
+    uri = engine.runtime.specs[task.containers[0].runtime_id].environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
+    assert uri.startswith("http://127.0.0.1:51679/v2/credentials/")
+    status, body = _unix_request(agent.directory / "agent.sock", "GET", urlparse(uri).path)
+    assert status == 200 and body["RoleArn"] == role
+    assert set(body) == {"RoleArn", "AccessKeyId", "SecretAccessKey", "Token", "Expiration"}
+    engine.store.request_stop(task, events.stop_by_user("done"))
+    engine.tasks.sync(task.arn)
+    assert _unix_request(agent.directory / "agent.sock", "GET", urlparse(uri).path)[0] == 400
