@@ -21,6 +21,10 @@ On ECS the container agent serves these at 169.254.170.2 and the SDKs find them 
 On the process runtime (simulated containers: host processes) the agent serves the same answers on the host's
 127.0.0.1, on ports it picks, and no forwarder runs.
 
+The container's process starts a moment (about 0.1-0.2 s) before its forwarder listens (the ECS agent serves its
+endpoints before the container starts); the task is RUNNING only once the forwarder listens, and botocore retries
+the credentials endpoint (ContainerMetadataFetcher: 3 attempts, 1 s apart), so an SDK does not see the gap.
+
 The forwarder needs python3 in the image (the demo image has it); without it the task runs without the
 endpoints and a warning is logged. A container restarted in place loses its forwarder.
 
