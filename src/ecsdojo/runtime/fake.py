@@ -2,8 +2,8 @@
 
 Every mutating call is recorded in ``.actions`` as a tuple: ``("start", name)``, ``("stop", id)``,
 ``("kill", id, signal)``, ``("remove", id)``, ``("exec", id, command)``. Tests drive containers with ``crash``,
-``oom``, ``exit``, ``pause``, ``unpause``, ``set_health``, ``fail_next_start`` and ``fail_image``. Ids are deterministic (sha256 of a counter) and
-dynamic host ports count up from 32768.
+``oom``, ``exit``, ``pause``, ``unpause``, ``set_health``, ``fail_next_start`` and ``fail_image``. Ids are deterministic
+(sha256 of a counter) and dynamic host ports count up from 32768.
 
 Events reach watch() callbacks SYNCHRONOUSLY, on the thread that caused them (the test's thread, or the
 reconciler's thread for start/stop/kill/remove), after the fake's lock is released, so a callback may call

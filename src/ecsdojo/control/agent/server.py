@@ -127,7 +127,8 @@ class TaskAgent:
             path = self.directory / name
             server = _UnixHTTPServer(str(path), handler)
             path.chmod(0o666)
-            threading.Thread(target=server.serve_forever, args=(0.1,), name=f"ecsdojo-agent-{name}", daemon=True).start()
+            threading.Thread(target=server.serve_forever, args=(0.1,), name=f"ecsdojo-agent-{name}",
+                             daemon=True).start()
             self._servers.append(server)
         return self
 
