@@ -282,6 +282,15 @@ def test_a_simulated_containers_environment_gets_the_task_role_and_iam_applies(t
             "print(json.load(urllib.request.urlopen(os.environ['ECS_CONTAINER_METADATA_URI_V4'] + '/task'))"
             "['TaskARN'])") == (0, arn)
 
+        # RunTask's overrides.taskRoleArn wins over the definition's role, for that task only.
+        other = iam.create_role(RoleName="other-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        overridden = ecs.run_task(cluster="c", taskDefinition="sim", launchType="EC2",
+                                  overrides={"taskRoleArn": other})["tasks"][0]["taskArn"]
+        task = wait_for(lambda: next((t for t in local.tasks("c") if t.arn == overridden
+                                      and t.last_status == "RUNNING"), None), timeout=30, message="the task to run")
+        environment.update(local.runtime._containers[task.containers[0].runtime_id].environment)
+        assert as_the_container(WHO_AM_I) == (0, f"arn:aws:sts::123456789012:assumed-role/other-role/{task.id}")
+
 
 # ---- the task reconciler's hooks, on the fake runtime (a real TaskAgent on its Unix sockets) ------------------------
 def _unix_request(path: Path, method: str, url: str) -> tuple[int, dict]:

@@ -62,6 +62,7 @@ class TaskRecord:
     reached_running: bool = False
     health_since: float | None = None         # monotonic time the task became RUNNING (grace period)
     reserved: dict[str, Any] = field(default_factory=dict)   # cpu/memory/ports held on the container instance
+    task_role_arn: str | None = None          # RunTask's overrides.taskRoleArn, else the definition's (control/agent/)
 
     @property
     def health_status(self) -> str:

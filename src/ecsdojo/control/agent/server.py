@@ -161,7 +161,7 @@ class TaskAgent:
             return specs
         revision = int(definition.arn.rsplit(":", 1)[-1]) if definition.arn.rsplit(":", 1)[-1].isdigit() else 0
         entry = _TaskEntry(identities={})
-        role = definition.task_role_arn
+        role = task.task_role_arn or definition.task_role_arn
         if role:
             entry.credentials = task_role_credentials(role, task.id, region=self.region)
             entry.credentials_id = str(uuid.uuid4())
