@@ -105,7 +105,8 @@ class Launcher:
             container_instance_arn=instance.arn if instance else None, created_at=self.clock.now(),
             cpu=str(definition.cpu) if definition.cpu else None,
             memory=str(definition.memory) if definition.memory else None,
-            containers=container_records(definition.containers(), arn))
+            containers=container_records(definition.containers(), arn),
+            task_role_arn=(overrides or {}).get("taskRoleArn") or definition.task_role_arn)
         if instance is not None and requirement is not None:
             record.reserved = reserve(instance, requirement)
             self.store.save_instance(cluster, instance)

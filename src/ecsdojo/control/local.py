@@ -91,10 +91,17 @@ class LocalECS:
             stack.callback(self.moto.stop)
             adapter = MotoAdapter(region=self.region)
             adapter.reset()
+            agent = None
+            if self.runtime.task_agent:     # metadata v4 + task-role credentials inside containers
+                from ecsdojo.control.agent import TaskAgent
+
+                agent = TaskAgent(moto_url=self.moto.endpoint_url, runtime=self.runtime, region=self.region,
+                                  mode=self.runtime.task_agent).start()
+                stack.callback(agent.stop)
             self.plane = ControlPlane(adapter=adapter, runtime=self.runtime, clock=self.clock,
                                       labels=owned_labels(self.session), instances_per_cluster=self._instances,
                                       instance_cpu=self._instance_cpu, instance_memory=self._instance_memory,
-                                      snapshot_path=self._snapshot_path)
+                                      snapshot_path=self._snapshot_path, agent=agent)
             self.plane.start()
             stack.callback(self.plane.stop)
             if self._load_balancers:

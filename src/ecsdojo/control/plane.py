@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ecsdojo.control import records as r
+from ecsdojo.control.agent import TaskAgent
 from ecsdojo.control.clock import Clock
 from ecsdojo.control.ecs.api import EcsApi
 from ecsdojo.control.ecs.services import ServiceReconciler
@@ -54,7 +55,7 @@ WORKERS = 4
 class ControlPlane:
     def __init__(self, *, adapter: MotoAdapter, runtime: Runtime, clock: Clock, labels: dict[str, str],
                  instances_per_cluster: int = 2, instance_cpu: int = 2048, instance_memory: int = 4096,
-                 snapshot_path: Path | None = None) -> None:
+                 snapshot_path: Path | None = None, agent: TaskAgent | None = None) -> None:
         self.adapter = adapter
         self.runtime = runtime
         self.clock = clock
@@ -71,7 +72,9 @@ class ControlPlane:
         self.logs = LogShipper(sink=MotoLogs(), runtime=runtime, queue=self.queue, default_region=adapter.region)
         self.task_reconciler = TaskReconciler(store=self.store, launcher=self.launcher, desired=adapter,
                                               runtime=runtime, clock=clock, labels=labels, logs=self.logs,
-                                              secrets=read_secret, region=adapter.region)
+                                              secrets=read_secret, region=adapter.region, agent=agent)
+        if agent is not None:
+            agent.bind(self.store)
         self.service_reconciler = ServiceReconciler(store=self.store, launcher=self.launcher, desired=adapter,
                                                     clock=clock, queue=self.queue)
         self.api = EcsApi(store=self.store, launcher=self.launcher, desired=adapter, clock=clock,

@@ -74,6 +74,7 @@ class ContainerSpec:
     # namespace's owner publishes them).
     network_container: str | None = None
     links: tuple[tuple[str, str], ...] = ()     # bridge-mode links: (other container's runtime name, alias)
+    mounts: tuple[tuple[str, str, bool], ...] = ()   # (host path, container path, read-only) bind mounts
 
 
 @dataclass
@@ -203,6 +204,10 @@ class Runtime(ABC):
     # Whether each container has its own network namespace (Docker). False (ProcessRuntime): every "container" is
     # a process on the host's loopback already, so a task needs no namespace holder for localhost between them.
     separate_networks: bool = True
+    # How the task agent (control/agent/) reaches containers: "exec" (isolated network namespaces: a forwarder is
+    # exec'd into each, on its loopback), "loopback" (host processes: the agent listens on the host's 127.0.0.1),
+    # None (no agent).
+    task_agent: str | None = None
 
     @abstractmethod
     def start(self, spec: ContainerSpec) -> ContainerState:
@@ -253,6 +258,20 @@ class Runtime(ABC):
         """The lines the container wrote to stdout and stderr after `since` (epoch seconds; all when None), each
         with the time it was written, oldest first ([] when gone or unknown). What a log driver ships."""
         return []
+
+    def raw_stats(self, container_id: str) -> dict[str, Any] | None:
+        """The engine's own stats document of a running container (Docker's `GET /containers/ID/stats`, one
+        sample), as the task metadata endpoint's /stats serves it; None when not running or not a real engine."""
+        return None
+
+    def exec_detached(self, container_id: str, command: tuple[str, ...]) -> str | None:
+        """Start `command` inside a running container, in the background (`docker exec -d`); its exec id, or
+        None when this runtime cannot (the task agent's forwarder, control/agent/)."""
+        return None
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        """The exit code of a finished exec; None while it runs (or when unknown)."""
+        return None
 
     def preflight(self, spec: ContainerSpec) -> None:
         """Check that this runtime can start a container like `spec` at all; raises

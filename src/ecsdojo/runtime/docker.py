@@ -118,6 +118,9 @@ def docker_run_options(spec: ContainerSpec) -> dict:
         options["mem_reservation"] = spec.memory_reservation_mib * MIB
     if spec.health_check is not None:
         options["healthcheck"] = docker_healthcheck(spec.health_check)
+    if spec.mounts:
+        options["volumes"] = {host: {"bind": target, "mode": "ro" if read_only else "rw"}
+                              for host, target, read_only in spec.mounts}
     return options
 
 
@@ -225,6 +228,7 @@ class DockerRuntime(Runtime):
 
     name = "docker"
     simulated = False
+    task_agent = "exec"
 
     def __init__(self, *, client=None, timeout_s: float = 30.0, ping_timeout_s: float = 5.0,
                  pull_timeout_s: float = 5.0, reconnect_max_s: float = 5.0) -> None:
@@ -507,6 +511,38 @@ class DockerRuntime(Runtime):
             if since is None or at > since:
                 events.append((at, text))
         return events
+
+    def raw_stats(self, container_id: str) -> dict | None:
+        with self._engine():
+            container = self._managed(container_id)
+            if container is None or container.status != "running":
+                return None
+            try:
+                return container.stats(stream=False)
+            except self._errors.NotFound:
+                return None
+
+    def exec_detached(self, container_id: str, command: tuple[str, ...]) -> str | None:
+        """`docker exec -d`: the process runs in the container's namespaces and dies with it."""
+        with self._engine():
+            container = self._managed(container_id)
+            if container is None or container.status != "running":
+                return None                       # exited already (a short job): nothing to run in
+            try:
+                created = self.client.api.exec_create(container.id, list(command))
+                self.client.api.exec_start(created["Id"], detach=True)
+            except self._errors.APIError as error:
+                log.warning("exec in %s failed: %s", container_id[:12], error)
+                return None
+            return created["Id"]
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        with self._engine():
+            try:
+                found = self.client.api.exec_inspect(exec_id)
+            except self._errors.APIError:
+                return None
+        return None if found.get("Running") or found.get("ExitCode") is None else int(found["ExitCode"])
 
     # ----- events -----
 

@@ -1,9 +1,9 @@
 """FakeRuntime: an in-memory runtime that records what the control plane asked for, for unit tests.
 
 Every mutating call is recorded in ``.actions`` as a tuple: ``("start", name)``, ``("stop", id)``,
-``("kill", id, signal)``, ``("remove", id)``, ``("restart", id)``. Tests drive containers with ``crash``, ``oom``, ``exit``,
-``pause``, ``unpause``, ``set_health``, ``fail_next_start`` and ``fail_image``. Ids are deterministic (sha256 of a counter) and
-dynamic host ports count up from 32768.
+``("kill", id, signal)``, ``("remove", id)``, ``("restart", id)``, ``("exec", id, command)``. Tests drive containers
+with ``crash``, ``oom``, ``exit``, ``pause``, ``unpause``, ``set_health``, ``fail_next_start`` and ``fail_image``. Ids
+are deterministic (sha256 of a counter) and dynamic host ports count up from 32768.
 
 Events reach watch() callbacks SYNCHRONOUSLY, on the thread that caused them (the test's thread, or the
 reconciler's thread for start/stop/kill/remove), after the fake's lock is released, so a callback may call
@@ -77,6 +77,8 @@ class FakeRuntime(Runtime):
         self.specs: dict[str, ContainerSpec] = {}           # id -> the spec it was started from
         self.image_failures: dict[str, Exception] = {}      # image -> error raised by start()
         self._next_start_errors: list[Exception] = []
+        self.on_exec: Callable[[str, tuple[str, ...]], None] | None = None   # exec_detached's test hook
+        self.exec_exit_codes: dict[str, int] = {}
         self._stats: dict[str, ContainerStats] = {}
         self._ids = itertools.count(1)
         self._ports = itertools.count(first_host_port)
@@ -293,6 +295,22 @@ class FakeRuntime(Runtime):
             if state is None or state.status != "running":
                 return None
             return self._stats.get(container_id, ContainerStats(cpu_percent=0.0, memory_bytes=0))
+
+    def exec_detached(self, container_id: str, command: tuple[str, ...]) -> str | None:
+        """Recorded as ("exec", id, command); `on_exec(id, command)` (a test's hook) plays the process, and
+        `exec_exit_code` answers `exec_exit_codes.get(exec id)` (None: still running)."""
+        with self._lock:
+            state = self.containers.get(container_id)
+            if state is None or state.status != "running":
+                return None
+            self.actions.append(("exec", container_id, tuple(command)))
+            exec_id = f"exec-{len(self.actions)}"
+        if self.on_exec is not None:
+            self.on_exec(container_id, tuple(command))
+        return exec_id
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        return self.exec_exit_codes.get(exec_id)
 
     def image_exists(self, image: str) -> bool:
         return self.images is None or image in self.images

@@ -292,6 +292,7 @@ class ProcessRuntime(Runtime):
     name = "process"
     simulated = True
     separate_networks = False    # every "container" is a process on the host loopback: no namespace holder needed
+    task_agent = "loopback"      # the containers are host processes: the agent listens on the host's loopback
 
     def __init__(self, *, app_path: str | Path | None = None, memory_poll_s: float = 0.02,
                  stats_window_s: float = 0.2) -> None:

@@ -39,6 +39,7 @@ from typing import Protocol
 
 from ecsdojo.control import events
 from ecsdojo.control import records as r
+from ecsdojo.control.agent import TaskAgent
 from ecsdojo.control.clock import Clock
 from ecsdojo.control.ecs.logs import LogShipper
 from ecsdojo.control.ecs.secrets import SecretReader, secret_environments
@@ -101,7 +102,8 @@ class TaskReconciler:
     def __init__(self, *, store: ObservedState, launcher: Launcher, desired: TaskDefinitionReader, runtime: Runtime,
                  clock: Clock, labels: Mapping[str, str], exit_settle_s: float = EXIT_SETTLE_S,
                  logs: LogShipper | None = None, secrets: SecretReader | None = None,
-                 region: str = "us-east-1") -> None:
+                 region: str = "us-east-1", agent: TaskAgent | None = None) -> None:
+        self.agent = agent                  # metadata and credentials endpoints (control/agent/); None: none
         self.logs = logs                    # the awslogs driver (control/ecs/logs.py); None: no log shipping
         self.secrets = secrets              # reads `secrets[].valueFrom` (control/ecs/secrets.py); None: not read
         self.region = region
@@ -147,6 +149,8 @@ class TaskReconciler:
                      for container, spec in zip(task.containers, specs)]
         if blocked is None and self.logs is not None:
             blocked = self.logs.prepare(task, definition)      # a missing log group
+        if blocked is None and self.agent is not None:
+            specs = self.agent.prepare(task, definition, specs)
         if blocked is not None:
             self._fail_start(task, *blocked)
             return
@@ -217,6 +221,8 @@ class TaskReconciler:
                     spec = replace(spec, network_container=task.pause_runtime_id, ports=())
                 try:
                     state = self.runtime.start(spec)
+                    if self.agent is not None:      # the metadata/credentials forwarder on its loopback
+                        self.agent.attach(task, state)
                 except Exception as error:  # noqa: BLE001 - worded by the runtime, or as CannotStartContainerError
                     self._fail_start(task, container.name, _start_failure(error))
                     return
@@ -360,6 +366,11 @@ class TaskReconciler:
             except RuntimeError_ as error:       # the exit stands, as if no policy applied
                 log.warning("restarting %s of task %s failed: %s", container.name, task.id, error)
                 continue
+            if self.agent is not None and states[container.name] is not None:   # its forwarder ended with it
+                try:
+                    self.agent.attach(task, states[container.name])
+                except Exception as error:  # noqa: BLE001 - the container runs on without its endpoints
+                    log.warning("task %s: the endpoints of restarted %s: %s", task.id, container.name, error)
             log.info("task %s: container %s exited %s and was restarted in place (restartPolicy)",
                      task.id, container.name, state.exit_code)
             restarted.append(container.name)
@@ -427,6 +438,8 @@ class TaskReconciler:
             return
         if self.logs is not None:
             self.logs.flush(task)           # a stopped task's last lines stay readable in its log stream
+        if self.agent is not None:
+            self.agent.forget(task.arn)
         with store.lock:
             for container in task.containers:
                 state = finals.get(container.name)

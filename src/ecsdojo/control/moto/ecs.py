@@ -173,7 +173,8 @@ class MotoAdapter:
             network_mode=definition.network_mode, cpu=definition.cpu, memory=definition.memory,
             requires_compatibilities=tuple(definition.requires_compatibilities or ()),
             compatibilities=tuple(getattr(definition, "compatibilities", None) or ()),
-            status=getattr(definition, "status", None) or "ACTIVE")
+            status=getattr(definition, "status", None) or "ACTIVE",
+            task_role_arn=getattr(definition, "task_role_arn", None) or None)
 
     def _moto_task_definition(self, name_or_arn: str):
         from moto.ecs.exceptions import TaskDefinitionNotFoundException

@@ -35,6 +35,7 @@ class TaskDefinitionView:
     requires_compatibilities: tuple[str, ...] = ()
     compatibilities: tuple[str, ...] = ()
     status: str = "ACTIVE"                 # INACTIVE once deregistered
+    task_role_arn: str | None = None       # the role the task's containers get credentials of (control/agent/)
 
     def containers(self) -> list[dict[str, Any]]:
         """Copies of the container definitions (camelCase dicts, as registered)."""
