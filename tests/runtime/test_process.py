@@ -304,3 +304,13 @@ def test_are_image_names_ports_and_exit_codes_translated():
     assert rewrite_ports("wget -q localhost:8080/health 0.0.0.0:8080 [::1]:8080 localhost:9999", {8080: 41000}) == (
         "wget -q 127.0.0.1:41000/health 127.0.0.1:41000 127.0.0.1:41000 localhost:9999")
     assert exit_code_of(-9) == 137 and exit_code_of(-15) == 143 and exit_code_of(3) == 3
+
+
+def test_is_exec_refused_on_simulated_containers_with_the_reason(runtime):
+    from ecsdojo.runtime.base import SIMULATED_EXEC_NOTE, ExecNotSupportedError
+
+    state = runtime.start(make_spec(f"ecsdojo-test-{uuid.uuid4().hex[:6]}"))
+    assert runtime.supports_exec is False
+    with pytest.raises(ExecNotSupportedError) as refused:
+        runtime.exec(state.id, ["/bin/sh"])
+    assert str(refused.value) == SIMULATED_EXEC_NOTE

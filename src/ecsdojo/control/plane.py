@@ -75,7 +75,8 @@ class ControlPlane:
         self.service_reconciler = ServiceReconciler(store=self.store, launcher=self.launcher, desired=adapter,
                                                     clock=clock, queue=self.queue)
         self.api = EcsApi(store=self.store, launcher=self.launcher, desired=adapter, clock=clock,
-                          add_instances=self.add_instances)
+                          add_instances=self.add_instances, runtime_name=runtime.name,
+                          exec_supported=runtime.supports_exec)
         self._handlers: dict[str, Callable[[tuple], None]] = {
             "task": lambda key: self.task_reconciler.sync(key[1]),
             "service": lambda key: self.service_reconciler.sync(key[1], key[2]),

@@ -62,6 +62,7 @@ class TaskRecord:
     reached_running: bool = False
     health_since: float | None = None         # monotonic time the task became RUNNING (grace period)
     reserved: dict[str, Any] = field(default_factory=dict)   # cpu/memory/ports held on the container instance
+    enable_execute_command: bool = False       # ECS Exec: set at launch (run_task, or the service's setting)
 
     @property
     def health_status(self) -> str:
@@ -123,6 +124,7 @@ class ServiceSettings:
     health_check_grace_period_s: int = 0
     placement_strategy: list[dict] = field(default_factory=list)
     placement_constraints: list[dict] = field(default_factory=list)
+    enable_execute_command: bool = False     # given to the tasks it launches from then on (as ECS does)
 
 
 @dataclass

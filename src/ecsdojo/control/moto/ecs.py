@@ -36,7 +36,8 @@ __all__ = ["MotoAdapter", "INTERCEPTED"]
 # The ECS response handlers we wrap, and what the control plane does with each.
 INTERCEPTED = ("create_cluster", "register_task_definition", "run_task", "stop_task", "list_tasks",
                "describe_tasks", "create_service", "update_service", "delete_service", "describe_services",
-               "list_services", "describe_container_instances", "list_container_instances", "delete_cluster")
+               "list_services", "describe_container_instances", "list_container_instances", "delete_cluster",
+               "execute_command")
 
 
 class MotoAdapter:
@@ -84,8 +85,10 @@ class MotoAdapter:
 
         lock = self.lock
         for name in INTERCEPTED:
-            original = getattr(EC2ContainerServiceResponse, name)
+            original = getattr(EC2ContainerServiceResponse, name, None)
             self._originals[name] = original
+            if original is None:            # a call moto does not implement at all (ExecuteCommand)
+                original = _not_in_moto(name)
             handler = handlers.get(name)
 
             def wrapper(response, _original=original, _handler=handler):
@@ -108,7 +111,10 @@ class MotoAdapter:
         from moto.ecs.responses import EC2ContainerServiceResponse
 
         for name, original in self._originals.items():
-            setattr(EC2ContainerServiceResponse, name, original)
+            if original is None:
+                delattr(EC2ContainerServiceResponse, name)
+            else:
+                setattr(EC2ContainerServiceResponse, name, original)
         self._originals.clear()
 
     # ---- replies ---------------------------------------------------------------------------------
@@ -243,6 +249,7 @@ class MotoAdapter:
         task.cpu = record.cpu
         task.memory = record.memory
         task.container_instance_arn = record.container_instance_arn
+        task.enable_execute_command = record.enable_execute_command     # describe_tasks' enableExecuteCommand
         task.containers = [self._container_body(record, container, instances) for container in record.containers]
 
     @staticmethod
@@ -259,6 +266,10 @@ class MotoAdapter:
             body["exitCode"] = container.exit_code
         if container.reason:
             body["reason"] = container.reason
+        if task.enable_execute_command and container.runtime_id:
+            # the ECS agent runs ECS Exec's agent beside each container of such a task (describe_tasks shows it)
+            body["managedAgents"] = [{"name": "ExecuteCommandAgent", "lastStatus":
+                                      "RUNNING" if container.last_status == "RUNNING" else "STOPPED"}]
         if container.memory:
             body["memory"] = str(container.memory)
         if container.memory_reservation:
@@ -298,6 +309,7 @@ class MotoAdapter:
         service.health_check_grace_period_seconds = settings.health_check_grace_period_s
         service.placement_strategy = settings.placement_strategy
         service.placement_constraints = settings.placement_constraints
+        service.enable_execute_command = settings.enable_execute_command
 
     def write_cluster_counts(self, cluster: str, *, running: int, pending: int, services: int) -> None:
         cluster_object = self.ecs.clusters.get(cluster)
@@ -373,3 +385,9 @@ class MotoAdapter:
             healthy_threshold=int(getattr(group, "healthy_threshold_count", 5) or 5),
             unhealthy_threshold=int(getattr(group, "unhealthy_threshold_count", 2) or 2),
             matcher=(getattr(group, "matcher", None) or {}).get("HttpCode", "200"))
+
+
+def _not_in_moto(name: str) -> Callable:
+    def missing(response):
+        raise NotImplementedError(f"moto does not implement ECS {name}; the control plane must handle it")
+    return missing
