@@ -37,7 +37,7 @@ from ecsdojo.control.moto.views import TaskDefinitionView, TaskRef
 from ecsdojo.control.store import ObservedState, new_deployment_id, service_key
 from ecsdojo.runtime.base import SIMULATED_EXEC_NOTE
 
-__all__ = ["EcsApi"]
+__all__ = ["EcsApi", "apply_settings"]
 
 Handler = Callable[[dict, dict, Callable[[], Any]], Any]
 
@@ -204,7 +204,7 @@ class EcsApi:
         if spec is None:
             return result
         record = r.ServiceRecord(cluster=cluster.name, name=spec.name, arn=spec.arn)
-        _apply_settings(record.settings, params)
+        apply_settings(record.settings, params)
         launch_type = params.get("launchType") or ("FARGATE" if _fargate_strategy(params) else "EC2")
         record.deployments.append(r.Deployment(
             id=spec.first_deployment_id or new_deployment_id(), task_definition_arn=definition.arn,
@@ -241,7 +241,7 @@ class EcsApi:
         result = original()
         if record is None:
             return result
-        _apply_settings(record.settings, params)
+        apply_settings(record.settings, params)
         primary = record.primary
         changed_definition = new_definition is not None and primary is not None and \
             new_definition.arn != primary.task_definition_arn
@@ -302,7 +302,7 @@ def _fargate_strategy(params: dict[str, Any]) -> bool:
     return bool(strategy) and strategy[0].get("capacityProvider", "").startswith("FARGATE")
 
 
-def _apply_settings(settings: r.ServiceSettings, params: dict[str, Any]) -> None:
+def apply_settings(settings: r.ServiceSettings, params: dict[str, Any]) -> None:
     configuration = params.get("deploymentConfiguration") or {}
     if "minimumHealthyPercent" in configuration:
         settings.minimum_healthy_percent = int(configuration["minimumHealthyPercent"])

@@ -83,6 +83,9 @@ class MotoAdapter:
         it raises `errors.AwsError` (or a `taskdef.TaskDefinitionError`) for AWS-shaped errors."""
         from moto.ecs.responses import EC2ContainerServiceResponse
 
+        from ecsdojo.control.moto import cloudformation
+
+        cloudformation.install()        # CloudFormation's ECS resources, completed (a stack's service runs too)
         lock = self.lock
         for name in INTERCEPTED:
             original = getattr(EC2ContainerServiceResponse, name, None)
@@ -110,6 +113,9 @@ class MotoAdapter:
     def uninstall(self) -> None:
         from moto.ecs.responses import EC2ContainerServiceResponse
 
+        from ecsdojo.control.moto import cloudformation
+
+        cloudformation.uninstall()
         for name, original in self._originals.items():
             if original is None:
                 delattr(EC2ContainerServiceResponse, name)
@@ -161,6 +167,23 @@ class MotoAdapter:
                            load_balancers=bindings, running_count=int(service.running_count or 0),
                            pending_count=int(service.pending_count or 0),
                            first_deployment_id=service.deployments[0]["id"] if service.deployments else None)
+
+    def all_services(self) -> list[tuple[str, str]]:
+        """(cluster, name) of every service moto holds, whatever route created it (API, CloudFormation, ...)."""
+        return sorted((service.cluster_name, service.name) for service in self.ecs.services.values())
+
+    def service_request(self, cluster: str, name: str) -> dict[str, Any]:
+        """What a service made by another route than our CreateService asked for, as CreateService's parameters:
+        launchType, networkConfiguration, and the settings CloudFormation gave (control/moto/cloudformation.py)."""
+        service = self._moto_service(cluster, name)
+        if service is None:
+            return {}
+        request: dict[str, Any] = dict(getattr(service, "cfn_settings", None) or {})
+        request["generation"] = getattr(service, "cfn_generation", 0)
+        request["launchType"] = service.launch_type or "EC2"
+        if service.network_configuration:
+            request["networkConfiguration"] = service.network_configuration
+        return request
 
     def active_services(self, cluster: str) -> list[str]:
         """Names of the cluster's services that are not yet INACTIVE (ACTIVE or DRAINING)."""
