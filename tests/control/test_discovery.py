@@ -103,6 +103,33 @@ def test_new_settings_from_a_stack_update_are_taken_once_per_generation():
     assert record.settings.health_check_grace_period_s == 20
 
 
+def test_a_service_deleted_and_made_again_under_its_name_is_adopted_afresh():
+    engine, added = make_engine(), []
+    definition = engine.desired.add_definition("web")
+    engine.desired.add_service("demo", "web", definition=definition, desired=1)
+    engine.desired.requests[("demo", "web")] = {"launchType": "EC2", "generation": 1, "identity": "first",
+                                                "enableExecuteCommand": True}
+    finder = discovery(engine, added)
+    finder.sync()
+    first = engine.store.service("demo", "web")
+    first.events.insert(0, {"message": "(service web) has reached a steady state."})
+    engine.desired.requests[("demo", "web")] = {"launchType": "EC2", "generation": 1, "identity": "second"}
+    assert finder.sync() == [("demo", "web")]
+    again = engine.store.service("demo", "web")
+    assert again is not first
+    assert again.settings.enable_execute_command is False and again.adopted_identity == "second"
+    assert not any("steady state" in e["message"] for e in again.events)
+
+
+def test_an_api_made_service_is_followed_not_readopted():
+    engine, added = make_engine(), []
+    record = engine.service("web", desired=1)
+    engine.desired.requests[("demo", "web")] = {"launchType": "EC2", "identity": "object-1"}
+    finder = discovery(engine, added)
+    assert finder.sync() == []
+    assert engine.store.service("demo", "web") is record and record.adopted_identity == "object-1"
+
+
 def test_an_inactive_service_is_not_adopted():
     engine, added = make_engine(), []
     definition = engine.desired.add_definition("web")
@@ -152,6 +179,12 @@ def test_a_cloudformation_service_runs_like_an_api_one():
         wait_for(lambda: not local.tasks("cf"), timeout=30, message="the stack's tasks to stop")
         assert ecs.list_clusters()["clusterArns"] == []
         assert ecs.list_task_definitions(status="INACTIVE")["taskDefinitionArns"][0].endswith("cf-web:1")
+
+        # deployed again: a new service under the same name, with the new template's settings
+        cloudformation.create_stack(StackName="s", TemplateBody=TEMPLATE.replace("EnableExecuteCommand: true",
+                                                                                 "EnableExecuteCommand: false"))
+        local.wait_for_service("cf", "cf-web", running=1, timeout=30)
+        assert ecs.describe_services(cluster="cf", services=["cf-web"])["services"][0]["enableExecuteCommand"] is False
 
 
 def test_a_service_made_by_any_other_route_into_moto_is_adopted():

@@ -142,6 +142,7 @@ class ServiceRecord:
     last_placement_failure_event: float = 0.0
     counted_stops: set[str] = field(default_factory=set)    # stopped tasks the scheduler has taken into account
     adopted_generation: int = 0        # the CloudFormation settings last taken (control/ecs/discovery.py)
+    adopted_identity: str = ""         # the moto service object this record follows (control/ecs/discovery.py)
 
     @property
     def primary(self) -> Deployment | None:

@@ -7,6 +7,8 @@ as the call arrives, and this pass, run with every services resync (plane.py, ev
 - an ACTIVE service the store does not know is adopted: a ServiceRecord with its first deployment and the settings
   its creator gave (control/moto/cloudformation.py keeps CloudFormation's), then scheduled like any other: tasks,
   events, load balancer targets, `dojo status`;
+- a service deleted and made again under the same name (a stack deleted, then deployed again) is adopted
+  afresh: the adapter tells moto's service objects apart (`identity`);
 - a known service whose task definition was changed behind the API (a stack update) gets a new deployment, so
   the scheduler rolls it as UpdateService would; a deleted one is drained by the service reconciler (it sees the
   service INACTIVE or gone).
@@ -58,10 +60,14 @@ class Discovery:
                 if spec is None or spec.status != "ACTIVE" or not spec.task_definition_arn:
                     continue
                 record = self.store.service(cluster, name)
-                if record is None or record.arn != spec.arn:
-                    self._adopt(spec)
+                request = self.desired.service_request(cluster, name)
+                identity = str(request.get("identity", ""))
+                if record is not None and not record.adopted_identity:
+                    record.adopted_identity = identity        # made through the API: first sight of its object
+                if record is None or record.arn != spec.arn or record.adopted_identity != identity:
+                    self._adopt(spec, request)               # new, or deleted and made again under its name
                     changed.append((cluster, name))
-                elif self._follow(record, spec):
+                elif self._follow(record, spec, request):
                     changed.append((cluster, name))
             for cluster, name in changed:
                 write_service_status(store=self.store, desired=self.desired, clock=self.clock, cluster=cluster,
@@ -76,19 +82,18 @@ class Discovery:
                             launch_type=request.get("launchType") or spec.launch_type or "EC2",
                             network_configuration=request.get("networkConfiguration"))
 
-    def _adopt(self, spec: ServiceSpec) -> None:
-        request = self.desired.service_request(spec.cluster, spec.name)
+    def _adopt(self, spec: ServiceSpec, request: dict[str, Any]) -> None:
         record = r.ServiceRecord(cluster=spec.cluster, name=spec.name, arn=spec.arn)
         apply_settings(record.settings, request)
         record.adopted_generation = int(request.get("generation", 0))
+        record.adopted_identity = str(request.get("identity", ""))
         record.deployments.append(self._deployment(spec, request,
                                                    deployment_id=spec.first_deployment_id or new_deployment_id()))
         self.store.add_service(record)
 
-    def _follow(self, record: r.ServiceRecord, spec: ServiceSpec) -> bool:
+    def _follow(self, record: r.ServiceRecord, spec: ServiceSpec, request: dict[str, Any]) -> bool:
         """A change made behind the API: new settings (a stack update), a new task definition (a new rollout)."""
         changed = False
-        request = self.desired.service_request(spec.cluster, spec.name)
         generation = int(request.get("generation", 0))
         if generation != record.adopted_generation:
             apply_settings(record.settings, request)

@@ -14,6 +14,7 @@ All access to moto's ECS backend goes through `MotoAdapter.lock`, shared with th
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -180,6 +181,11 @@ class MotoAdapter:
             return {}
         request: dict[str, Any] = dict(getattr(service, "cfn_settings", None) or {})
         request["generation"] = getattr(service, "cfn_generation", 0)
+        # which moto object this is: a service deleted and made again under the same name (a stack deleted and
+        # deployed again) is a new service, with none of the old one's settings, deployments or events
+        if not getattr(service, "ecsdojo_identity", None):
+            service.ecsdojo_identity = uuid.uuid4().hex
+        request["identity"] = service.ecsdojo_identity
         request["launchType"] = service.launch_type or "EC2"
         if service.network_configuration:
             request["networkConfiguration"] = service.network_configuration
