@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,60 @@ def test_aws_ecs_execute_command_is_refused_for_a_task_without_exec(docker_clien
         assert "(InvalidParameterException) when calling the ExecuteCommand operation" in done.stderr
         assert "execute command was not enabled when the task was run" in done.stderr
         assert "hi" not in done.stdout.splitlines()
+
+
+class Screen:
+    """What a pseudo-terminal showed; `wait_for` consumes it up to a text (fails the test after `timeout` s)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.unread = b""
+
+    def wait_for(self, text: bytes, *, timeout: float = 30.0) -> bytes:
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        while text not in self.unread:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the terminal never showed {text!r}; it showed {self.unread!r}")
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    self.unread += os.read(self.fd, 4096)
+                except OSError:             # the other end closed
+                    pytest.fail(f"the terminal closed before {text!r}; it showed {self.unread!r}")
+        shown, _, self.unread = self.unread.partition(text)
+        return shown + text
+
+
+@pytest.mark.docker
+def test_execute_command_gives_a_real_terminal_shell_in_the_container(docker_client, app_image):
+    """As a learner types it: a pseudo-terminal, a shell prompt, a tty inside the container, `exit` ends it."""
+    import pty
+
+    with LocalECS(speed=20, runtime="docker", load_balancers=False, autoscaling=False) as local:
+        task = running_task(local, local.client("ecs"), exec_enabled=True)
+        env = environment_for_subprocess(local.endpoint_url)
+        env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+        pid, fd = pty.fork()
+        if pid == 0:                     # the child: the AWS CLI on the terminal
+            os.execve(str(BIN / "aws"), ["aws", "ecs", "execute-command", "--cluster", "c", "--task",
+                                         task["taskArn"], "--container", "web", "--interactive", "--command",
+                                         "/bin/sh"], env)
+        try:
+            screen = Screen(fd)
+            screen.wait_for(b"Starting session with SessionId: ecs-execute-command-")
+            screen.wait_for(b"# ")                 # the shell's prompt (root's): type once it is there, as a person
+            os.write(fd, b"echo $((6 * 7)); tty\n")
+            shown = screen.wait_for(b"/dev/pts/")
+            assert b"\r\n42\r\n" in shown
+            os.write(fd, b"exit\n")
+            screen.wait_for(b"Exiting session with sessionId: ecs-execute-command-")
+        except BaseException:
+            os.kill(pid, signal.SIGKILL)         # never leave the CLI waiting on a terminal nobody reads
+            raise
+        finally:
+            _, status = os.waitpid(pid, 0)
+            os.close(fd)
+        assert os.waitstatus_to_exitcode(status) == 0
