@@ -244,3 +244,18 @@ def test_the_labs_cloudformation_service_reaches_steady_state_and_rolls_on_updat
         assert deleted.returncode == 0, deleted.stderr
         wait_for(lambda: not docker_client.containers.list(filters={"label": f"ecsdojo.session={local.session}"}),
                  timeout=60, message="the stack's containers to stop")
+
+
+def test_a_task_definition_ecs_would_refuse_fails_the_stack_and_rolls_it_back(tmp_path):
+    broken = TEMPLATE.replace("NetworkMode: bridge", "NetworkMode: bridge\n      RequiresCompatibilities: [FARGATE]\n"
+                                                     "      Cpu: 256\n      Memory: 512")
+    (tmp_path / "broken.yaml").write_text(broken)
+    with LocalECS(speed=20, runtime=FakeRuntime(), load_balancers=False, autoscaling=False) as local:
+        done = shell(local, f"aws cloudformation deploy --stack-name bad --template-file {tmp_path / 'broken.yaml'}")
+        assert done.returncode != 0
+        assert "Failed to create/update the stack" in done.stderr
+        events = local.client("cloudformation").describe_stack_events(StackName="bad")["StackEvents"]
+        assert [e["ResourceStatus"] for e in events][:2] == ["ROLLBACK_COMPLETE", "CREATE_FAILED"]
+        assert events[1]["ResourceStatusReason"] == \
+            "ClientException: Fargate only supports network mode \u2018awsvpc\u2019. (networkMode is 'bridge')"
+        assert local.client("ecs").list_clusters()["clusterArns"] == []       # what it made is rolled back

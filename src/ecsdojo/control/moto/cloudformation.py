@@ -7,7 +7,9 @@ moto 5's CloudFormation support for ECS keeps only part of each resource (moto/e
 - AWS::ECS::TaskDefinition: create drops NetworkMode, Cpu, RequiresCompatibilities and the roles; update compares
   and registers the PascalCase ContainerDefinitions it never converted (every update registers a broken revision);
   delete is not implemented (the revision stays ACTIVE);
-- AWS::ECS::Cluster: delete is not implemented.
+- AWS::ECS::Cluster: delete is not implemented;
+- a resource that fails (here: a task definition that RegisterTaskDefinition would refuse) makes moto answer
+  HTTP 500 and leaves the stack IN_PROGRESS; CloudFormation reports CREATE_FAILED and rolls back.
 
 `install()` replaces those class methods with the ones below (and `uninstall()` puts moto's back); what moto's
 Service object cannot hold (deployment configuration, grace period, ECS Exec, placement) is kept on it as
@@ -67,8 +69,18 @@ def _register(properties: dict, account_id: str, region_name: str):
                 "execution_role_arn": properties.get("ExecutionRoleArn"),
                 "requires_compatibilities": properties.get("RequiresCompatibilities"),
                 "tags": _camel(properties.get("Tags")) or None}
+    request = {"family": family, "containerDefinitions": _camel(properties.get("ContainerDefinitions", [])),
+               **{camel: optional[snake] for snake, camel in (("network_mode", "networkMode"), ("cpu", "cpu"),
+                                                               ("memory", "memory"),
+                                                               ("requires_compatibilities", "requiresCompatibilities"),
+                                                               ("execution_role_arn", "executionRoleArn"))
+                  if optional[snake] is not None}}
+    # the rules RegisterTaskDefinition applies (CloudFormation calls it: a broken definition fails the resource)
+    from ecsdojo import taskdef
+
+    taskdef.validate_task_definition(request)
     return _backend(account_id, region_name).register_task_definition(
-        family=family, container_definitions=_camel(properties.get("ContainerDefinitions", [])),
+        family=family, container_definitions=request["containerDefinitions"],
         volumes=_camel(properties.get("Volumes", [])),
         **{key: value for key, value in optional.items() if value is not None})
 
@@ -187,6 +199,69 @@ def cluster_delete(cls, resource_name, cloudformation_json, account_id, region_n
     backend.clusters.pop(name, None)
 
 
+# ---- a resource that fails fails its stack -----------------------------------------------------------------
+def _aws_shaped(error: BaseException) -> bool:
+    return isinstance(getattr(error, "code", None), str) and isinstance(getattr(error, "message", None), str)
+
+
+def _fail_stack(stack, error: BaseException, *, creating: bool) -> None:
+    """What CloudFormation does when a resource fails: the failure's reason in the stack's events, then the
+    rollback (moto would answer HTTP 500 and leave the stack IN_PROGRESS forever). Our reason wording is
+    simpler than CloudFormation's ("Resource handler returned message: ...")."""
+    reason = f"{error.code}: {error.message}"
+    if creating:
+        stack._add_stack_event("CREATE_FAILED", resource_status_reason=reason)
+        try:                                  # undo what was made before the failure
+            stack.resource_map.delete()
+        except Exception:  # noqa: BLE001 - best effort, as a rollback that cannot delete leaves resources too
+            pass
+        stack.status = "ROLLBACK_COMPLETE"
+        stack._add_stack_event("ROLLBACK_COMPLETE")
+    else:     # resources updated before the failure keep their update here (CloudFormation would roll them back)
+        stack._add_stack_event("UPDATE_FAILED", resource_status_reason=reason)
+        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+
+
+def _stack_create_resources(original):
+    def create_resources(stack) -> None:
+        try:
+            original(stack)
+        except Exception as error:
+            if not _aws_shaped(error):
+                raise
+            _fail_stack(stack, error, creating=True)
+    return create_resources
+
+
+def _stack_update(original):
+    def update(stack, *args, **kwargs) -> None:
+        try:
+            original(stack, *args, **kwargs)
+        except Exception as error:
+            if not _aws_shaped(error):
+                raise
+            _fail_stack(stack, error, creating=False)
+    return update
+
+
+def _execute_change_set(original):
+    def execute_change_set(backend, change_set_name, stack_name=None) -> None:
+        try:
+            original(backend, change_set_name, stack_name)
+        except Exception as error:
+            if not _aws_shaped(error):
+                raise
+            change_set = backend.change_sets.get(change_set_name) or next(
+                (c for c in backend.change_sets.values() if c.change_set_name == change_set_name), None)
+            if change_set is None:
+                raise
+            change_set.execution_status = "EXECUTE_FAILED"
+            _fail_stack(backend.stacks[change_set.stack_id], error,
+                        creating=change_set.change_set_type == "CREATE")
+    return execute_change_set
+
+
 def install() -> None:
     if _saved:
         return
@@ -204,6 +279,14 @@ def install() -> None:
     for (owner, name), function in replacements.items():
         _saved[(owner, name)] = owner.__dict__.get(name)
         setattr(owner, name, classmethod(function))
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+
+    for owner, name, wrap in ((Stack, "create_resources", _stack_create_resources),
+                              (Stack, "update", _stack_update),
+                              (CloudFormationBackend, "execute_change_set", _execute_change_set)):
+        original = owner.__dict__[name]
+        _saved[(owner, name)] = original
+        setattr(owner, name, wrap(original))
 
 
 def uninstall() -> None:
