@@ -265,9 +265,10 @@ class Runtime(ABC):
         with the time it was written, oldest first ([] when gone or unknown). What a log driver ships."""
         return []
 
-    def exec(self, container_id: str, command: Sequence[str], *, timeout_s: float = 60.0) -> ExecResult:
+    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
         """Run `command` (an argv, no shell) inside the running container and wait for it: `docker exec` without a
-        terminal. Raises ExecNotSupportedError on runtimes without real containers, ContainerStartError when the
+        terminal, for short commands (Docker: a command silent for longer than the client's HTTP timeout, 30 s,
+        is reported as an engine that does not answer). Raises ExecNotSupportedError on runtimes without real containers, ContainerStartError when the
         container is not running or the command cannot be started."""
         raise ExecNotSupportedError()
 

@@ -559,7 +559,7 @@ class DockerRuntime(Runtime):
             with contextlib.suppress(Exception):
                 self.client.close()
 
-    def exec(self, container_id: str, command: Sequence[str], *, timeout_s: float = 60.0) -> ExecResult:
+    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
         from ecsdojo.runtime.docker_exec import exec_captured
 
         with self._engine():

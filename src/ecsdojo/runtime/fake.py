@@ -283,7 +283,7 @@ class FakeRuntime(Runtime):
     def logs(self, container_id: str, *, tail: int = 100) -> str:
         return ""
 
-    def exec(self, container_id: str, command: Sequence[str], *, timeout_s: float = 60.0) -> ExecResult:
+    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
         """Records ("exec", id, argv); answers `exec_results[argv]` (default exit 0, no output). A fake container
         is not a real one either, but unit tests need the control plane's side of exec, so it is recorded."""
         with self._lock:

@@ -647,7 +647,7 @@ class ProcessRuntime(Runtime):
     def close(self) -> None:
         self._closed.set()
 
-    def exec(self, container_id: str, command: Sequence[str], *, timeout_s: float = 60.0) -> ExecResult:
+    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
         """Not possible: a simulated container is a plain local process (SIMULATED_EXEC_NOTE says so)."""
         raise ExecNotSupportedError()
 
