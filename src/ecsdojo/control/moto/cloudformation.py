@@ -23,6 +23,7 @@ from typing import Any
 __all__ = ["install", "uninstall", "SERVICE_SETTING_PROPERTIES"]
 
 _saved: dict[tuple[type, str], Any] = {}
+_installs = 0          # LocalECS instances that installed the patches (two may run in one process)
 
 # CloudFormation property → the API's request parameter that the control plane keeps (ecs/api.apply_settings)
 SERVICE_SETTING_PROPERTIES = {
@@ -263,6 +264,8 @@ def _execute_change_set(original):
 
 
 def install() -> None:
+    global _installs
+    _installs += 1
     if _saved:
         return
     from moto.ecs.models import Cluster, Service, TaskDefinition
@@ -290,6 +293,10 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    global _installs
+    _installs = max(0, _installs - 1)
+    if _installs:
+        return
     for (owner, name), original in _saved.items():
         if original is None:
             delattr(owner, name)
