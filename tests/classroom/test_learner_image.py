@@ -12,7 +12,9 @@ import subprocess
 
 import pytest
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+# Building the image (a wheelhouse of the course's dependencies installed into it) takes about two minutes on a
+# quiet machine and more when the no-engine CI pass runs beside it: the first test's setup gets 15 minutes.
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")

@@ -236,7 +236,9 @@ def test_a_fargate_service_with_network_configuration_runs(local, ecs, fake):
                        launchType="FARGATE",
                        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}})
     wait_running(ecs, 2)
-    assert all(s.memory_mib == 512 for s in fake.specs.values())
+    task_specs = [s for s in fake.specs.values() if s.labels["ecsdojo.container-name"] != "~internal~ecs~pause"]
+    assert len(task_specs) == 2 and all(s.memory_mib == 512 for s in task_specs)
+    assert len(fake.specs) == 4, "each awsvpc task also has its pause container (the namespace holder)"
 
 
 def test_a_rolling_deployment_replaces_every_task_with_the_new_revision(ecs, fake):

@@ -441,3 +441,26 @@ def test_does_exec_attached_join_stdin_and_stdout_to_the_command(runtime, tmp_pa
         os.close(write_fd)
     assert code == 5
     assert (tmp_path / "out").read_text() == "from-stdin\n"
+
+
+# ----- several containers per task -----
+
+def test_does_a_joined_container_publish_no_ports_and_links_become_docker_links():
+    joined = docker_run_options(make_spec("joined", network_container="abc123"))
+    assert joined["network_mode"] == "container:abc123" and "ports" not in joined
+    linked = docker_run_options(make_spec("linked", links=(("ecsdojo-c-1234-db", "database"),)))
+    assert linked["links"] == {"ecsdojo-c-1234-db": "database"} and "network_mode" not in linked
+
+
+@pytest.mark.docker
+def test_is_a_container_restarted_in_place_in_the_namespace_it_joined(runtime, docker_client, events):
+    holder = runtime.start(make_spec("holder", command=("python3", "-c", "import signal; signal.pause()")))
+    app = runtime.start(make_spec("app", ports=(), network_container=holder.id))
+    port = holder.ports[8080]
+    wait_for(lambda: answers(port), message="the app through the holder's published port")
+    runtime.kill(app.id, signal="SIGKILL")
+    wait_for(lambda: runtime.inspect(app.id).exit_code == 137, message="the kill")
+    again = runtime.restart(app.id)
+    assert (again.id, again.status) == (app.id, "running") and again.started_at > app.started_at
+    wait_for(lambda: answers(port), message="the restarted app on the same published port")
+    assert docker_client.containers.get(app.id).attrs["HostConfig"]["NetworkMode"] == f"container:{holder.id}"

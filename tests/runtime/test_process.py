@@ -314,3 +314,21 @@ def test_is_exec_refused_on_simulated_containers_with_the_reason(runtime):
     with pytest.raises(ExecNotSupportedError) as refused:
         runtime.exec(state.id, ["/bin/sh"])
     assert str(refused.value) == SIMULATED_EXEC_NOTE
+
+
+def test_is_an_exited_container_restarted_in_place_with_its_id_port_and_health_check(runtime, events):
+    check = HealthCheckSpec(("CMD-SHELL", HEALTH_COMMAND), interval_s=0.3, timeout_s=2, retries=2, start_period_s=1)
+    state = runtime.start(make_spec("again", health_check=check))
+    port = state.ports[8080]
+    first_pid = app_pid(runtime, port)
+    runtime.kill(state.id, signal="SIGKILL")
+    wait_for(lambda: runtime.inspect(state.id).exit_code == 137, message="the kill")
+    again = runtime.restart(state.id)
+    assert (again.id, again.status, again.exit_code, again.ports) == (state.id, "running", None, {8080: port})
+    assert again.started_at > state.started_at
+    assert app_pid(runtime, port) != first_pid, "a new process on the same host port"
+    wait_for(lambda: runtime.inspect(state.id).health == "healthy", message="the restarted run's health check")
+    wait_for(lambda: sum(1 for e in events if e.container_id == state.id and e.action == "start") == 2,
+             message="a second start event")
+    runtime.stop(state.id, timeout_s=5)
+    assert runtime.inspect(state.id).status == "exited"

@@ -104,6 +104,8 @@ def render_status(snapshot: dict) -> str:
         for container in task["containers"]:
             ports = ", ".join(f"127.0.0.1:{host}->{port}" for port, host in container["ports"].items()) or "no ports"
             exit_code = f" exit {container['exitCode']}" if container.get("exitCode") is not None else ""
+            if container.get("restartCount"):
+                exit_code += f" restarted {container['restartCount']}x"
             lines.append(f"    container {container['name']} {container['status']}{exit_code} "
                          f"{container['runtimeId']} {ports}")
     for balancer in snapshot.get("load_balancers", []):

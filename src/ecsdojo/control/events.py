@@ -21,7 +21,8 @@ from dataclasses import dataclass
 __all__ = [
     "TASK_FAILED_TO_START", "ESSENTIAL_CONTAINER_EXITED", "USER_INITIATED", "SERVICE_SCHEDULER_INITIATED",
     "StopReason", "STOP_ESSENTIAL_EXITED", "STOP_FAILED_HEALTH_CHECKS", "USER_STOP_REASON", "stop_by_user", "stop_for_scaling",
-    "stop_failed_elb_health_checks", "stop_failed_to_start", "cannot_start_container", "asked_by_load_balancer", "LOG_GROUP_MISSING",
+    "stop_failed_elb_health_checks", "stop_failed_to_start", "cannot_start_container", "dependency_failed_reason",
+    "DEPENDENCY_EXIT_CODE", "asked_by_load_balancer", "LOG_GROUP_MISSING",
     "log_group_missing_reason", "SECRETS_PREFIX", "secrets_unavailable_reason",
     "OOM_REASON", "CONTAINER_REMOVED_REASON",
     "task_list", "service_started_tasks", "service_stopped_tasks", "service_task_failed_health_checks",
@@ -91,6 +92,33 @@ def stop_failed_to_start(runtime_reason: str) -> StopReason:
 def cannot_start_container(detail: str) -> str:
     """A start failure the runtime did not word itself (ECS's error class for a container that cannot start)."""
     return f"CannotStartContainerError: {detail}"
+
+
+# A container whose dependsOn can never be met does not start: the ECS agent marks it STOPPED with exit code 143
+# and a CannotStartContainerError carrying the dependency graph's error (amazon-ecs-agent, agent/engine/
+# task_manager.go handleTerminalDependencyError and dependencygraph/graph.go
+# verifyContainerOrderingStatusResolvable); an essential one then stops the task as any essential container that
+# stopped does. The agent prints both containers as Go structs; we print their names.
+DEPENDENCY_EXIT_CODE = 143
+_DEPENDENCY_WHY = {
+    "failed": "as dependency did not exit successfully.",
+    "never": "because dependency will never start",
+    "timeout": "has timed out.",
+}
+
+
+def dependency_failed_reason(dependency: str, target: str, why: str) -> str:
+    """Why a container whose dependency can never be met did not start (`why`: failed | never | timeout).
+
+    >>> dependency_failed_reason("init", "app", "failed")[:64]
+    'CannotStartContainerError: dependency graph: failed to resolve c'
+    """
+    if why == "timeout":
+        text = f"dependency graph: container ordering dependency [{dependency}] for target [{target}] has timed out."
+    else:
+        text = (f"dependency graph: failed to resolve container ordering dependency [{dependency}] for target "
+                f"[{target}] {_DEPENDENCY_WHY[why]}")
+    return cannot_start_container(text)
 
 
 SECRETS_PREFIX = "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: "

@@ -219,7 +219,8 @@ class ControlPlane:
                 "desiredStatus": t.desired_status, "health": t.health_status,
                 "taskDefinition": t.task_definition_arn.rsplit("/", 1)[-1], "stoppedReason": t.stopped_reason,
                 "containers": [{"name": c.name, "status": c.last_status, "runtimeId": (c.runtime_id or "")[:12],
-                                "ports": {str(k): v for k, v in c.host_ports.items()}, "exitCode": c.exit_code}
+                                "ports": {str(k): v for k, v in c.host_ports.items()}, "exitCode": c.exit_code,
+                                "restartCount": c.restart_count}
                                for c in t.containers],
             } for t in self.store.tasks.values() if t.last_status != "STOPPED" or
                 (t.stopped_at and (self.clock.now() - t.stopped_at).total_seconds() < 3600)]

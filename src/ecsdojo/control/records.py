@@ -30,6 +30,7 @@ class ContainerRecord:
     cpu: int = 0
     memory: int | None = None
     memory_reservation: int | None = None
+    restart_count: int = 0              # restarts in place by its restartPolicy (task metadata v4: RestartCount)
 
 
 @dataclass
@@ -63,6 +64,9 @@ class TaskRecord:
     health_since: float | None = None         # monotonic time the task became RUNNING (grace period)
     reserved: dict[str, Any] = field(default_factory=dict)   # cpu/memory/ports held on the container instance
     enable_execute_command: bool = False       # ECS Exec: set at launch (run_task, or the service's setting)
+    pause_runtime_id: str | None = None       # the awsvpc task's network-namespace holder (never in the API)
+    pause_ports: dict[int, int] = field(default_factory=dict)   # ... and the ports it publishes (container -> host)
+    pending_specs: dict[str, Any] = field(default_factory=dict)  # container name -> ContainerSpec not yet started
 
     @property
     def health_status(self) -> str:

@@ -33,6 +33,14 @@ MIN_WALL_TIMEOUT_S = 1.5
 # Failures inside the start period do not count and a success ends it at once, so this floor costs a healthy
 # app nothing, and keeps compressed checks from condemning an app that has not started listening yet.
 MIN_WALL_START_PERIOD_S = 2.0
+# The container that holds an awsvpc task's network namespace: the ECS agent's pause container is named
+# "~internal~ecs~pause" (image amazon/amazon-ecs-pause; it shows in task metadata v2/v3 responses, not in
+# describe-tasks). Ours runs the demo image (built offline, always present; nothing is pulled) with a process
+# that only waits, and exits 0 on SIGTERM (PID 1 ignores signals it has no handler for).
+PAUSE_CONTAINER_NAME = "~internal~ecs~pause"
+PAUSE_IMAGE = "ecsdojo/app:latest"
+PAUSE_COMMAND = ("python3", "-c", "import signal, sys; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
+                 "signal.pause()")
 
 
 def runtime_name(cluster: str, task_id: str, container: str) -> str:
@@ -69,8 +77,9 @@ def container_records(container_definitions: list[Mapping[str, Any]], task_arn: 
 
 def container_specs(container_definitions: list[Mapping[str, Any]], task: TaskRecord, *, clock: Clock,
                     labels: Mapping[str, str], task_memory: int | None = None,
-                    service: str | None = None) -> list[ContainerSpec]:
-    """One ContainerSpec per container definition, in order, labelled with the task's identity."""
+                    service: str | None = None, network_mode: str = "bridge") -> list[ContainerSpec]:
+    """One ContainerSpec per container definition, in order, labelled with the task's identity. In bridge mode a
+    container's `links` ("name" or "name:alias") name the other container's runtime name."""
     specs = []
     for definition in container_definitions:
         name = definition["name"]
@@ -94,8 +103,29 @@ def container_specs(container_definitions: list[Mapping[str, Any]], task: TaskRe
             cpu_units=int(definition["cpu"]) if definition.get("cpu") else None,
             health_check=health_check_spec(definition.get("healthCheck"), clock),
             stop_timeout_s=clock.wall(definition.get("stopTimeout", STOP_TIMEOUT_DEFAULT)),
+            links=tuple(_link(task, link) for link in definition.get("links") or ()) if network_mode == "bridge"
+            else (),
         ))
     return specs
+
+
+def _link(task: TaskRecord, link: str) -> tuple[str, str]:
+    name, _, alias = str(link).partition(":")
+    return runtime_name(task.cluster, task.id, name), alias or name
+
+
+def pause_spec(task: TaskRecord, specs: list[ContainerSpec], *, labels: Mapping[str, str]) -> ContainerSpec:
+    """The holder of an awsvpc task's network namespace: it publishes every port of the task's containers (on
+    127.0.0.1), which join its namespace and so reach each other on localhost, as on ECS."""
+    ports: dict[tuple[int, str], PortMapping] = {}
+    for spec in specs:
+        for port in spec.ports:
+            ports.setdefault((port.container_port, port.protocol), port)
+    return ContainerSpec(
+        name=runtime_name(task.cluster, task.id, "pause"), image=PAUSE_IMAGE, command=PAUSE_COMMAND,
+        labels={**labels, LABEL_CLUSTER: task.cluster, LABEL_TASK_ARN: task.arn,
+                LABEL_CONTAINER_NAME: PAUSE_CONTAINER_NAME},
+        ports=tuple(ports.values()), stop_timeout_s=2.0)
 
 
 def task_requirements(container_definitions: list[Mapping[str, Any]], *, task_cpu: str | None,

@@ -69,6 +69,11 @@ class ContainerSpec:
     cpu_units: int | None = None                # 1024 units = one vCPU (relative shares)
     health_check: HealthCheckSpec | None = None
     stop_timeout_s: float = 30.0
+    # Join this container's network namespace (Docker: network_mode "container:<id>"), as the containers of one
+    # awsvpc task share the namespace of the task's pause container on ECS; such a spec publishes no ports (the
+    # namespace's owner publishes them).
+    network_container: str | None = None
+    links: tuple[tuple[str, str], ...] = ()     # bridge-mode links: (other container's runtime name, alias)
 
 
 @dataclass
@@ -219,6 +224,9 @@ class Runtime(ABC):
     simulated: bool = False   # True when containers are not real containers
     enforces_memory_limits: bool = True   # False: a container over its memory limit is not killed (see above)
     supports_exec: bool = False           # True: exec/exec_attached run a command inside a container
+    # Whether each container has its own network namespace (Docker). False (ProcessRuntime): every "container" is
+    # a process on the host's loopback already, so a task needs no namespace holder for localhost between them.
+    separate_networks: bool = True
 
     @abstractmethod
     def start(self, spec: ContainerSpec) -> ContainerState:
@@ -252,6 +260,11 @@ class Runtime(ABC):
     @abstractmethod
     def stats(self, container_id: str) -> ContainerStats | None:
         """A CPU and memory sample, or None when the container is not running."""
+
+    def restart(self, container_id: str) -> ContainerState:
+        """Start an exited container again in place (same id, same configuration, same network namespace), as the
+        ECS agent does for a container restartPolicy; raises ContainerStartError when it cannot."""
+        raise ContainerStartError(f"the {self.name} runtime cannot restart a container in place")
 
     def image_exists(self, image: str) -> bool:
         return True

@@ -105,6 +105,13 @@ def docker_run_options(spec: ContainerSpec) -> dict:
     }
     if spec.command is not None:
         options["command"] = list(spec.command)
+    if spec.network_container:
+        # One network namespace for the task's containers (localhost between them); Docker refuses published ports
+        # on a joined container ("conflicting options"), so the namespace's owner publishes them.
+        options["network_mode"] = f"container:{spec.network_container}"
+        options.pop("ports")
+    if spec.links:
+        options["links"] = dict(spec.links)
     if spec.memory_mib:
         options["mem_limit"] = spec.memory_mib * MIB
         options["memswap_limit"] = spec.memory_mib * MIB     # no swap: exceeding the limit is an OOM kill
@@ -341,6 +348,19 @@ class DockerRuntime(Runtime):
                 # ECS leaves nothing running after CannotStartContainerError; remove the created husk.
                 with contextlib.suppress(self._errors.APIError):
                     container.remove(force=True)
+                raise ContainerStartError(str(error.explanation or error)) from error
+            container.reload()
+            return container_state(container.attrs)
+
+    def restart(self, container_id: str) -> ContainerState:
+        """`docker start` of the exited container: same id, configuration and (joined) network namespace."""
+        with self._engine():
+            container = self._managed(container_id)
+            if container is None:
+                raise ContainerStartError(f"container {container_id[:12]} is gone")
+            try:
+                container.start()
+            except self._errors.APIError as error:
                 raise ContainerStartError(str(error.explanation or error)) from error
             container.reload()
             return container_state(container.attrs)

@@ -1,7 +1,7 @@
 """FakeRuntime: an in-memory runtime that records what the control plane asked for, for unit tests.
 
 Every mutating call is recorded in ``.actions`` as a tuple: ``("start", name)``, ``("stop", id)``,
-``("kill", id, signal)``, ``("remove", id)``. Tests drive containers with ``crash``, ``oom``, ``exit``,
+``("kill", id, signal)``, ``("remove", id)``, ``("restart", id)``. Tests drive containers with ``crash``, ``oom``, ``exit``,
 ``pause``, ``unpause``, ``set_health``, ``fail_next_start`` and ``fail_image``. Ids are deterministic (sha256 of a counter) and
 dynamic host ports count up from 32768.
 
@@ -186,6 +186,11 @@ class FakeRuntime(Runtime):
                 raise ContainerStartError(f"container {spec.name} lacks the label {LABEL_MANAGED}=true")
             if any(state.name == spec.name for state in self.containers.values()):
                 raise ContainerStartError(f'Conflict. The container name "/{spec.name}" is already in use')
+            if spec.network_container is not None and not (
+                    spec.network_container in self.containers and self.containers[spec.network_container].alive):
+                raise ContainerStartError(f"cannot join network of a non running container: {spec.network_container}")
+            if spec.network_container is not None and spec.ports:
+                raise ContainerStartError("conflicting options: port publishing and the container type network mode")
             taken = {port for state in self.containers.values() if state.alive
                      for port in state.ports.values()}
             ports: dict[int, int] = {}
@@ -208,6 +213,22 @@ class FakeRuntime(Runtime):
             self.containers[state.id] = state
             self.specs[state.id] = spec
             event = RuntimeEvent(state.id, "start", dict(state.labels), {"name": spec.name, "image": spec.image})
+            result = self._copy(state)
+        self._deliver([event])
+        return result
+
+    def restart(self, container_id: str) -> ContainerState:
+        """Start an exited container again in place (recorded as ("restart", id)); emits "start"."""
+        with self._lock:
+            self.actions.append(("restart", container_id))
+            state = self.containers.get(container_id)
+            if state is None:
+                raise ContainerStartError(f"No such container: {container_id}")
+            if state.status != "running":
+                state.status, state.exit_code, state.oom_killed = "running", None, False
+                state.started_at, state.finished_at = self.clock(), None
+                state.health = "starting" if self.specs[container_id].health_check else None
+            event = RuntimeEvent(state.id, "start", dict(state.labels), {"name": state.name, "image": state.image})
             result = self._copy(state)
         self._deliver([event])
         return result

@@ -293,6 +293,7 @@ class ProcessRuntime(Runtime):
 
     name = "process"
     simulated = True
+    separate_networks = False    # every "container" is a process on the host loopback: no namespace holder needed
 
     def __init__(self, *, app_path: str | Path | None = None, memory_poll_s: float = 0.02,
                  stats_window_s: float = 0.2) -> None:
@@ -380,18 +381,49 @@ class ProcessRuntime(Runtime):
             environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment.get("PATH", "")])
             record = _Container(id=uuid.uuid4().hex + uuid.uuid4().hex, spec=spec, ports=ports, app_port=app_port,
                                 app_host_port=app_host_port, environment=environment)
-            try:
-                record.popen = spawn(argv, env=environment, cwd=str(self.app_path.parent),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-            except OSError as error:
-                raise ContainerStartError(f"container {spec.name}: {error}") from error
-            record.status = "running"
-            record.started_at = datetime.now(timezone.utc)
-            record.started_monotonic = time.monotonic()
-            record.health = "starting" if spec.health_check else None
+            self._spawn(record, argv)
             self._containers[record.id] = record
             state = record.state()
+        self._follow(record)
+        return state
+
+    def restart(self, container_id: str) -> ContainerState:
+        """Run an exited container's program again under the same id, ports and environment (a restartPolicy)."""
+        record = self._get(container_id)
+        if record is None:
+            raise ContainerStartError(f"No such container: {container_id}")
+        with self._lock:
+            if not record.exited.is_set():
+                return record.state()
+            record.exited = threading.Event()      # a new run: the old run's threads hold the old event
+            record.exit_code, record.oom_killed, record.error = None, False, None
+            record.finished_at, record.failing_streak = None, 0
+            try:
+                self._spawn(record, self._program(record.spec))
+            except ContainerStartError:
+                record.exited.set()
+                raise
+            state = record.state()
+        self._follow(record)
+        return state
+
+    def _spawn(self, record: _Container, argv: list[str]) -> None:
+        """Start the record's process (caller holds the lock)."""
+        spec = record.spec
+        try:
+            record.popen = spawn(argv, env=record.environment, cwd=str(self.app_path.parent),
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        except OSError as error:
+            raise ContainerStartError(f"container {spec.name}: {error}") from error
+        record.status = "running"
+        record.started_at = datetime.now(timezone.utc)
+        record.started_monotonic = time.monotonic()
+        record.health = "starting" if spec.health_check else None
+
+    def _follow(self, record: _Container) -> None:
+        """The threads of one run (output, exit, health, memory) and the start event."""
+        spec = record.spec
         reader = threading.Thread(target=self._read_output, args=(record,), name=f"ecsdojo-logs-{spec.name}",
                                   daemon=True)
         reader.start()
@@ -403,7 +435,6 @@ class ProcessRuntime(Runtime):
         if spec.memory_mib:
             self._ensure_monitor()
         self._emit(RuntimeEvent(record.id, "start", dict(spec.labels), {"name": spec.name, "image": spec.image}))
-        return state
 
     # ----- per-container threads -----
 
@@ -415,6 +446,7 @@ class ProcessRuntime(Runtime):
 
     def _wait_for_exit(self, record: _Container, reader: threading.Thread | None = None) -> None:
         assert record.popen is not None
+        exited = record.exited                     # this run's (a restart makes a new one)
         returncode = record.popen.wait()
         if reader is not None:      # the last lines are read before anyone hears of the exit (a log driver ships
             reader.join(timeout=2)  # them at stop); a grandchild holding the pipe open cannot delay it for long
@@ -424,7 +456,7 @@ class ProcessRuntime(Runtime):
             record.finished_at = datetime.now(timezone.utc)
             if record.health is not None:
                 record.health = "unhealthy"       # as Docker reports the health of a stopped container
-            record.exited.set()
+            exited.set()
             labels = dict(record.spec.labels)
         self._emit(RuntimeEvent(record.id, "die", labels,
                                 {"name": record.spec.name, "image": record.spec.image,
@@ -441,11 +473,12 @@ class ProcessRuntime(Runtime):
         else:
             argv = ["/bin/sh", "-c", rewrite_ports(" ".join(command), ports)]
         interval = max(check.interval_s, 0.001)
-        while not record.exited.wait(interval):
+        exited = record.exited                     # this run's: a restart starts its own health loop
+        while not exited.wait(interval):
             probe_started = time.monotonic()
             healthy = self._probe(argv, record.environment, check.timeout_s)
             with self._lock:
-                if record.exited.is_set():
+                if exited.is_set():
                     return
                 before = record.health
                 if healthy:
