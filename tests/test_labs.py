@@ -74,3 +74,22 @@ def test_every_step_fails_before_and_passes_after_its_command(local, tmp_path):
 def test_an_unknown_step_names_the_known_ones(local):
     with pytest.raises(UnknownStepError, match="steps: 1, 2"):
         verify("ecs-cli", "99", endpoint_url=local.endpoint_url)
+
+
+def test_the_cloudformation_steps_fail_before_and_pass_after_deploy_and_update(local, tmp_path):
+    shutil.copy(LAB / "service-stack.yaml", tmp_path / "service-stack.yaml")
+    check = lambda step: verify("ecs-cli", step, endpoint_url=local.endpoint_url)  # noqa: E731
+    ec2 = local.client("ec2")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    subnets = ",".join(s["SubnetId"] for s in ec2.describe_subnets()["Subnets"][:2])
+    deploy = ["cloudformation", "deploy", "--stack-name", "web-stack", "--template-file", "service-stack.yaml",
+              "--parameter-overrides", f"VpcId={vpc}", f"Subnets={subnets}"]
+    missing = check("8")
+    assert not missing.passed and "cloudformation deploy" in missing.hint
+    aws(local, tmp_path, *deploy)
+    wait_for(lambda: check("8").passed, timeout=30, message="step 8 to pass")
+    not_yet = check("9")
+    assert not not_yet.passed and "APP_VERSION=v1" in not_yet.detail
+    aws(local, tmp_path, *deploy, "AppVersion=v2")
+    wait_for(lambda: check("9").passed, timeout=30, message="step 9 to pass")
+    assert "cfn-web:2" in check("9").detail

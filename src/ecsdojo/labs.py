@@ -128,9 +128,62 @@ def step_scalable_target(clients: Clients) -> StepResult:
                             f"{target['MaxCapacity']}; {note}")
 
 
+STACK, STACK_CLUSTER, STACK_SERVICE = "web-stack", "cfn-cluster", "cfn-web"
+DEPLOY_HINT = ("aws cloudformation deploy --stack-name web-stack --template-file service-stack.yaml "
+               "--parameter-overrides VpcId=$VPC Subnets=$SUBNETS (steps/8-cloudformation.md sets VPC and SUBNETS)")
+
+
+def _stack_service(clients: Clients) -> tuple[dict | None, StepResult | None]:
+    """The lab stack's service when the stack is complete, else the failing result."""
+    try:
+        stack = clients("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
+    except Exception:  # noqa: BLE001 - ValidationError "Stack with id web-stack does not exist"
+        return None, StepResult(False, f"no stack {STACK}", DEPLOY_HINT)
+    if stack["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        return None, StepResult(False, f"stack {STACK} is {stack['StackStatus']}",
+                                "aws cloudformation describe-stack-events --stack-name web-stack says why")
+    service = _service(clients, STACK_CLUSTER, STACK_SERVICE)
+    if service is None:
+        return None, StepResult(False, f"no ACTIVE service {STACK_SERVICE} in {STACK_CLUSTER}",
+                                "the template's Service resource makes it; deploy service-stack.yaml unchanged")
+    if service["runningCount"] != service["desiredCount"] or len(service["deployments"]) != 1:
+        return None, StepResult(False, f"{STACK_SERVICE} runs {service['runningCount']} of "
+                                       f"{service['desiredCount']} tasks in {len(service['deployments'])} "
+                                       "deployment(s) so far",
+                                "aws ecs wait services-stable --cluster cfn-cluster --services cfn-web, then "
+                                "verify again")
+    return service, None
+
+
+def step_stack(clients: Clients) -> StepResult:
+    service, failed = _stack_service(clients)
+    if failed is not None:
+        return failed
+    if not service.get("loadBalancers"):
+        return StepResult(False, f"{STACK_SERVICE} is not behind the load balancer",
+                          "keep the template's LoadBalancers property")
+    return StepResult(True, f"stack {STACK} made {STACK_SERVICE}: {service['runningCount']} tasks behind the "
+                            "load balancer, steady (`dojo status` lists it like an API-made service)")
+
+
+def step_stack_update(clients: Clients) -> StepResult:
+    service, failed = _stack_service(clients)
+    if failed is not None:
+        return failed
+    definition = clients("ecs").describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    version = {e["name"]: e["value"] for c in definition["containerDefinitions"]
+               for e in c.get("environment", [])}.get("APP_VERSION")
+    if version != "v2":
+        return StepResult(False, f"{STACK_SERVICE} runs {service['taskDefinition'].rsplit('/', 1)[-1]} with "
+                                 f"APP_VERSION={version}", "deploy again with AppVersion=v2 in --parameter-overrides")
+    return StepResult(True, f"the stack update rolled {STACK_SERVICE} to "
+                            f"{service['taskDefinition'].rsplit('/', 1)[-1]} (APP_VERSION=v2), steady")
+
+
 LABS: dict[str, dict[str, Callable[[Clients], StepResult]]] = {
     "ecs-cli": {"1": step_up, "2": step_cluster, "3": step_task_definition, "4": step_service,
-                "5": step_scale, "6": step_fargate, "7": step_scalable_target},
+                "5": step_scale, "6": step_fargate, "7": step_scalable_target, "8": step_stack,
+                "9": step_stack_update},
 }
 
 

@@ -74,6 +74,8 @@ class FakeDesiredState:
         self.written_services: dict[tuple[str, str], dict[str, Any]] = {}
         self.written_tasks: dict[str, str] = {}                 # arn -> last status written
         self.registered: list[tuple[str, list[tuple[str, int]]]] = []
+        self.requests: dict[tuple[str, str], dict[str, Any]] = {}   # what another route asked for (discovery)
+        self.extra_clusters: set[str] = set()
         self._numbers = itertools.count(1)
 
     # definitions and services
@@ -119,6 +121,15 @@ class FakeDesiredState:
 
     def listeners(self) -> list[ListenerSpec]:
         return list(self.listener_specs)
+
+    def clusters(self) -> list[str]:
+        return sorted({cluster for cluster, _ in self.services} | self.extra_clusters)
+
+    def all_services(self) -> list[tuple[str, str]]:
+        return sorted(self.services)
+
+    def service_request(self, cluster: str, name: str) -> dict[str, Any]:
+        return dict(self.requests.get((cluster, name), {"launchType": "EC2"}))
 
     def target_group(self, arn: str) -> TargetGroupSpec | None:
         return self.groups.get(arn)

@@ -415,6 +415,34 @@ def test_does_a_hanging_pull_give_up_after_the_pull_timeout_and_not_retry_at_onc
         engine.release.set()
 
 
+def test_does_exec_run_inside_the_container_with_its_exit_code_and_both_streams(runtime):
+    from ecsdojo.runtime.base import ContainerStartError, ExecResult
+
+    state = runtime.start(make_spec(f"ecsdojo-test-exec-{uuid.uuid4().hex[:6]}"))
+    result = runtime.exec(state.id, ["sh", "-c", "cat /etc/hostname; echo oops >&2; exit 3"])
+    assert result == ExecResult(exit_code=3, output=f"{state.id[:12]}\noops\n")
+    runtime.kill(state.id)
+    wait_for(lambda: not runtime.inspect(state.id).running, timeout=10, message="the container to exit")
+    with pytest.raises(ContainerStartError, match="is not running"):
+        runtime.exec(state.id, ["true"])
+
+
+def test_does_exec_attached_join_stdin_and_stdout_to_the_command(runtime, tmp_path):
+    import os
+
+    state = runtime.start(make_spec(f"ecsdojo-test-exec-{uuid.uuid4().hex[:6]}"))
+    (tmp_path / "in").write_text("echo from-stdin\nexit 5\n")
+    read_fd = os.open(tmp_path / "in", os.O_RDONLY)
+    write_fd = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    try:
+        code = runtime.exec_attached(state.id, ["/bin/sh"], stdin=read_fd, stdout=write_fd, tty=False)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    assert code == 5
+    assert (tmp_path / "out").read_text() == "from-stdin\n"
+
+
 # ----- several containers per task -----
 
 def test_does_a_joined_container_publish_no_ports_and_links_become_docker_links():

@@ -306,6 +306,16 @@ def test_are_image_names_ports_and_exit_codes_translated():
     assert exit_code_of(-9) == 137 and exit_code_of(-15) == 143 and exit_code_of(3) == 3
 
 
+def test_is_exec_refused_on_simulated_containers_with_the_reason(runtime):
+    from ecsdojo.runtime.base import SIMULATED_EXEC_NOTE, ExecNotSupportedError
+
+    state = runtime.start(make_spec(f"ecsdojo-test-{uuid.uuid4().hex[:6]}"))
+    assert runtime.supports_exec is False
+    with pytest.raises(ExecNotSupportedError) as refused:
+        runtime.exec(state.id, ["/bin/sh"])
+    assert str(refused.value) == SIMULATED_EXEC_NOTE
+
+
 def test_is_an_exited_container_restarted_in_place_with_its_id_port_and_health_check(runtime, events):
     check = HealthCheckSpec(("CMD-SHELL", HEALTH_COMMAND), interval_s=0.3, timeout_s=2, retries=2, start_period_s=1)
     state = runtime.start(make_spec("again", health_check=check))

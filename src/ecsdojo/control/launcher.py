@@ -49,7 +49,7 @@ class Launcher:
     def launch(self, *, cluster: str, definition: TaskDefinitionView, count: int, group: str, started_by: str,
                launch_type: str, network_configuration: dict | None = None, strategy: list | None = None,
                service: str | None = None, deployment_id: str | None = None, overrides: dict | None = None,
-               tags: list | None = None) -> LaunchResult:
+               tags: list | None = None, enable_execute_command: bool = False) -> LaunchResult:
         """Place and create up to `count` tasks (under the store's lock)."""
         result = LaunchResult()
         for _ in range(count):
@@ -62,7 +62,7 @@ class Launcher:
                 cluster=cluster, definition=definition, group=group, started_by=started_by,
                 launch_type=launch_type, network_configuration=network_configuration, instance=instance,
                 requirement=requirement, service=service, deployment_id=deployment_id, overrides=overrides,
-                tags=tags))
+                tags=tags, enable_execute_command=enable_execute_command))
         return result
 
     def release(self, task: r.TaskRecord) -> None:
@@ -93,7 +93,7 @@ class Launcher:
     def _new_task(self, *, cluster: str, definition: TaskDefinitionView, group: str, started_by: str,
                   launch_type: str, network_configuration: dict | None, instance: r.InstanceRecord | None,
                   requirement: dict[str, Any] | None, service: str | None, deployment_id: str | None,
-                  overrides: dict | None, tags: list | None) -> str:
+                  overrides: dict | None, tags: list | None, enable_execute_command: bool = False) -> str:
         arn, task_id = self.creator.create_task(
             cluster=cluster, task_definition_arn=definition.arn,
             container_instance_arn=instance.arn if instance else None, group=group, started_by=started_by,
@@ -106,7 +106,8 @@ class Launcher:
             cpu=str(definition.cpu) if definition.cpu else None,
             memory=str(definition.memory) if definition.memory else None,
             containers=container_records(definition.containers(), arn),
-            task_role_arn=(overrides or {}).get("taskRoleArn") or definition.task_role_arn)
+            task_role_arn=(overrides or {}).get("taskRoleArn") or definition.task_role_arn,
+            enable_execute_command=enable_execute_command)
         if instance is not None and requirement is not None:
             record.reserved = reserve(instance, requirement)
             self.store.save_instance(cluster, instance)

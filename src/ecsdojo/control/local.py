@@ -28,7 +28,8 @@ from ecsdojo.control.clock import Clock
 from ecsdojo.control.moto import MotoAdapter
 from ecsdojo.control.plane import ControlPlane
 from ecsdojo.control.store import BALANCERS_KEY
-from ecsdojo.runtime.base import (LABEL_MANAGED, ContainerSpec, PortMapping, Runtime, orphan_filter,
+from ecsdojo.runtime.base import (LABEL_MANAGED, ContainerSpec, ExecNotSupportedError, ExecResult, PortMapping,
+                                  Runtime, orphan_filter,
                                   owned_labels)
 
 PREFLIGHT_IMAGE = "ecsdojo/app:latest"   # the labs' image: LocalECS starts it once to see the engine can run it
@@ -198,6 +199,35 @@ class LocalECS:
         with self.plane.lock:
             record = self.plane.services.get((cluster, service))
             return [e["message"] for e in record.events] if record else []
+
+    def exec(self, task: Any, command: str, *, container: str | None = None,
+             cluster: str | None = None) -> ExecResult:
+        """ECS Exec from Python: what `aws ecs execute-command --interactive --command COMMAND` runs, with its output
+        captured instead of joined to a terminal. `task` is a task record, ARN or id (its cluster is found).
+
+        The same rules as the API: the task must have been started with enableExecuteCommand (else ECS's
+        InvalidParameterException). On simulated containers it raises ExecNotSupportedError, which says why.
+
+        >>> local.exec(task, "cat /etc/hostname").output      # doctest: +SKIP
+        """
+        from ecsdojo.control.ecs.exec import read_token
+
+        self._require_moto()
+        if not self.runtime.supports_exec:
+            raise ExecNotSupportedError()
+        task_ref = getattr(task, "arn", None) or str(task)
+        if cluster is None:
+            cluster = getattr(task, "cluster", None)
+        if cluster is None:
+            with self.plane.lock:
+                found = [t.cluster for t in self.plane.tasks.values() if task_ref in (t.arn, t.id)]
+            cluster = found[0] if found else "default"
+        request = {"cluster": cluster, "task": task_ref, "command": command, "interactive": True}
+        if container:
+            request["container"] = container
+        reply = self.client("ecs").execute_command(**request)
+        target = read_token(reply["session"]["tokenValue"])
+        return self.runtime.exec(target.container_id, target.argv)
 
     def wait_for(self, condition: Callable[[], Any], *, timeout: float = 60.0, interval: float = 0.1,
                  describe: str = "the condition") -> Any:

@@ -26,6 +26,7 @@ from ecsdojo.control import records as r
 from ecsdojo.control.agent import TaskAgent
 from ecsdojo.control.clock import Clock
 from ecsdojo.control.ecs.api import EcsApi
+from ecsdojo.control.ecs.discovery import Discovery
 from ecsdojo.control.ecs.services import ServiceReconciler
 from ecsdojo.control.ecs.logs import LogShipper
 from ecsdojo.control.ecs.tasks import TaskReconciler
@@ -78,7 +79,9 @@ class ControlPlane:
         self.service_reconciler = ServiceReconciler(store=self.store, launcher=self.launcher, desired=adapter,
                                                     clock=clock, queue=self.queue)
         self.api = EcsApi(store=self.store, launcher=self.launcher, desired=adapter, clock=clock,
-                          add_instances=self.add_instances)
+                          add_instances=self.add_instances, runtime_name=runtime.name,
+                          exec_supported=runtime.supports_exec)
+        self.discovery = Discovery(store=self.store, desired=adapter, clock=clock, add_instances=self.add_instances)
         self._handlers: dict[str, Callable[[tuple], None]] = {
             "task": lambda key: self.task_reconciler.sync(key[1]),
             "service": lambda key: self.service_reconciler.sync(key[1], key[2]),
@@ -168,6 +171,8 @@ class ControlPlane:
     def resync(self, *, tasks: bool = True, services: bool = True) -> None:
         """Enqueue every live key (the truth, when runtime events were lost); with services, write the
         status snapshot too."""
+        if services:
+            self.discovery.sync()       # what reached moto by another route (CloudFormation, ...) is adopted
         with self.lock:
             keys = list(self.store.live_keys(tasks=tasks, services=services))
         for key in keys:

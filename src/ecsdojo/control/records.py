@@ -63,6 +63,7 @@ class TaskRecord:
     reached_running: bool = False
     health_since: float | None = None         # monotonic time the task became RUNNING (grace period)
     reserved: dict[str, Any] = field(default_factory=dict)   # cpu/memory/ports held on the container instance
+    enable_execute_command: bool = False       # ECS Exec: set at launch (run_task, or the service's setting)
     pause_runtime_id: str | None = None       # the awsvpc task's network-namespace holder (never in the API)
     pause_ports: dict[int, int] = field(default_factory=dict)   # ... and the ports it publishes (container -> host)
     pending_specs: dict[str, Any] = field(default_factory=dict)  # container name -> ContainerSpec not yet started
@@ -128,6 +129,7 @@ class ServiceSettings:
     health_check_grace_period_s: int = 0
     placement_strategy: list[dict] = field(default_factory=list)
     placement_constraints: list[dict] = field(default_factory=list)
+    enable_execute_command: bool = False     # given to the tasks it launches from then on (as ECS does)
 
 
 @dataclass
@@ -144,6 +146,8 @@ class ServiceRecord:
     steady: bool = False
     last_placement_failure_event: float = 0.0
     counted_stops: set[str] = field(default_factory=set)    # stopped tasks the scheduler has taken into account
+    adopted_generation: int = 0        # the CloudFormation settings last taken (control/ecs/discovery.py)
+    adopted_identity: str = ""         # the moto service object this record follows (control/ecs/discovery.py)
 
     @property
     def primary(self) -> Deployment | None:

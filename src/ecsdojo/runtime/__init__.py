@@ -30,6 +30,8 @@ from ecsdojo.runtime.base import (
     ContainerStats,
     ENGINE_FIXES,
     EngineCannotRunContainersError,
+    ExecNotSupportedError,
+    ExecResult,
     HealthCheckSpec,
     ImageNotFoundError,
     InvalidImageReferenceError,
@@ -38,6 +40,7 @@ from ecsdojo.runtime.base import (
     RuntimeError_,
     RuntimeEvent,
     RuntimeUnavailableError,
+    SIMULATED_EXEC_NOTE,
     alive,
     orphan_filter,
     owned_labels,
@@ -57,9 +60,9 @@ _LAZY = {
 __all__ = sorted([
     "LABEL_CLUSTER", "LABEL_CONTAINER_NAME", "LABEL_MANAGED", "LABEL_OWNER_PID", "LABEL_SESSION",
     "LABEL_TASK_ARN", "ContainerSpec", "ContainerStartError", "ContainerState", "ContainerStats",
-    "ENGINE_FIXES", "EngineCannotRunContainersError", "HealthCheckSpec", "ImageNotFoundError",
+    "ENGINE_FIXES", "EngineCannotRunContainersError", "ExecNotSupportedError", "ExecResult", "HealthCheckSpec", "ImageNotFoundError",
     "InvalidImageReferenceError", "PortMapping", "Runtime", "RuntimeError_", "RuntimeEvent",
-    "RuntimeUnavailableError", "alive", "orphan_filter", "owned_labels", "detect_runtime",
+    "RuntimeUnavailableError", "SIMULATED_EXEC_NOTE", "alive", "orphan_filter", "owned_labels", "detect_runtime",
     "RUNTIME_VARIABLE", *_LAZY,
 ])
 

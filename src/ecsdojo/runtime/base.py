@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -154,6 +154,29 @@ class RuntimeUnavailableError(RuntimeError_):
     """The engine does not answer."""
 
 
+@dataclass(frozen=True)
+class ExecResult:
+    """A command run inside a container (`Runtime.exec`): its exit code and what it wrote (stdout + stderr)."""
+    exit_code: int
+    output: str
+
+
+# What a learner reads where ECS Exec meets a simulated container (one message, for the API, the plugin, `local.exec`).
+SIMULATED_EXEC_NOTE = (
+    "ECS Exec opens a command inside a task's container, but these containers are simulated (DOJO_RUNTIME=process, "
+    "or no Docker engine): each one is a plain process on this machine, with no filesystem, process namespace or "
+    "shell of its own, so there is nothing to exec into. What still works here: describe-tasks (stopped reasons, "
+    "exit codes), the service's events and the container's logs (`dojo logs tail`). Start a Docker engine "
+    "(`dojo doctor` says how) to use ECS Exec.")
+
+
+class ExecNotSupportedError(RuntimeError_):
+    """This runtime cannot run a command inside a container."""
+
+    def __init__(self, detail: str = SIMULATED_EXEC_NOTE) -> None:
+        super().__init__(detail)
+
+
 class EngineCannotRunContainersError(RuntimeError_):
     """The engine answers but cannot start a container (no bridge network, a broken OCI runtime, ...): every
     task would fail the same way, so LocalECS refuses to start and `dojo doctor` reports it as blocking."""
@@ -201,6 +224,7 @@ class Runtime(ABC):
     name: str = "abstract"
     simulated: bool = False   # True when containers are not real containers
     enforces_memory_limits: bool = True   # False: a container over its memory limit is not killed (see above)
+    supports_exec: bool = False           # True: exec/exec_attached run a command inside a container
     # Whether each container has its own network namespace (Docker). False (ProcessRuntime): every "container" is
     # a process on the host's loopback already, so a task needs no namespace holder for localhost between them.
     separate_networks: bool = True
@@ -272,6 +296,20 @@ class Runtime(ABC):
     def exec_exit_code(self, exec_id: str) -> int | None:
         """The exit code of a finished exec; None while it runs (or when unknown)."""
         return None
+
+    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
+        """Run `command` (an argv, no shell) inside the running container and wait for it: `docker exec` without a
+        terminal, for short commands (Docker: a command silent for longer than the client's HTTP timeout, 30 s,
+        is reported as an engine that does not answer). Raises ExecNotSupportedError on runtimes without real containers, ContainerStartError when the
+        container is not running or the command cannot be started."""
+        raise ExecNotSupportedError()
+
+    def exec_attached(self, container_id: str, command: Sequence[str], *, stdin: int, stdout: int,
+                      tty: bool) -> int:
+        """Run `command` inside the running container with its input and output joined to the file descriptors
+        `stdin` and `stdout` (a terminal when `tty`: `docker exec -it`), until it ends; returns its exit code.
+        What the course's session-manager-plugin calls for `aws ecs execute-command --interactive`."""
+        raise ExecNotSupportedError()
 
     def preflight(self, spec: ContainerSpec) -> None:
         """Check that this runtime can start a container like `spec` at all; raises

@@ -21,7 +21,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 
 from ecsdojo.runtime.base import (
@@ -31,6 +31,7 @@ from ecsdojo.runtime.base import (
     ContainerState,
     ContainerStats,
     EngineCannotRunContainersError,
+    ExecResult,
     HealthCheckSpec,
     ImageNotFoundError,
     InvalidImageReferenceError,
@@ -229,6 +230,7 @@ class DockerRuntime(Runtime):
     name = "docker"
     simulated = False
     task_agent = "exec"
+    supports_exec = True
 
     def __init__(self, *, client=None, timeout_s: float = 30.0, ping_timeout_s: float = 5.0,
                  pull_timeout_s: float = 5.0, reconnect_max_s: float = 5.0) -> None:
@@ -612,6 +614,24 @@ class DockerRuntime(Runtime):
             self._closed = True
             with contextlib.suppress(Exception):
                 self.client.close()
+
+    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
+        from ecsdojo.runtime.docker_exec import exec_captured
+
+        with self._engine():
+            if self._managed(container_id) is None:
+                raise ContainerStartError(f"cannot exec in container {container_id[:12]}: it no longer exists")
+            return exec_captured(self.client, self._errors, container_id, command)
+
+    def exec_attached(self, container_id: str, command: Sequence[str], *, stdin: int, stdout: int,
+                      tty: bool) -> int:
+        from ecsdojo.runtime.docker_exec import exec_attached
+
+        with self._engine():
+            if self._managed(container_id) is None:
+                raise ContainerStartError(f"cannot exec in container {container_id[:12]}: it no longer exists")
+            return exec_attached(self.client, self._errors, container_id, command, stdin=stdin, stdout=stdout,
+                                 tty=tty)
 
     def describe(self) -> str:
         try:

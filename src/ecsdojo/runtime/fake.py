@@ -25,8 +25,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import signal as signals
+import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 
 from ecsdojo.runtime.base import (
@@ -35,6 +36,7 @@ from ecsdojo.runtime.base import (
     ContainerStartError,
     ContainerState,
     ContainerStats,
+    ExecResult,
     ImageNotFoundError,
     Runtime,
     RuntimeEvent,
@@ -66,6 +68,7 @@ class FakeRuntime(Runtime):
 
     name = "fake"
     simulated = True
+    supports_exec = True
 
     def __init__(self, *, images: set[str] | None = None, first_host_port: int = FIRST_HOST_PORT,
                  clock: Callable[[], datetime] | None = None, stop_exit_code: int = 0) -> None:
@@ -84,6 +87,7 @@ class FakeRuntime(Runtime):
         self._ports = itertools.count(first_host_port)
         self._callbacks: list[Callable[[RuntimeEvent], None]] = []
         self._lock = threading.RLock()
+        self.exec_results: dict[tuple[str, ...], ExecResult] = {}   # argv -> what exec() answers
 
     # ----- test controls -----
 
@@ -317,6 +321,22 @@ class FakeRuntime(Runtime):
 
     def logs(self, container_id: str, *, tail: int = 100) -> str:
         return ""
+
+    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
+        """Records ("exec", id, argv); answers `exec_results[argv]` (default exit 0, no output). A fake container
+        is not a real one either, but unit tests need the control plane's side of exec, so it is recorded."""
+        with self._lock:
+            state = self._require(container_id)
+            self.actions.append(("exec", container_id, tuple(command)))
+            if state.status != "running":
+                raise ContainerStartError(f"cannot exec in container {container_id[:12]}: it is not running")
+            return self.exec_results.get(tuple(command), ExecResult(exit_code=0, output=""))
+
+    def exec_attached(self, container_id: str, command: Sequence[str], *, stdin: int, stdout: int,
+                      tty: bool) -> int:
+        result = self.exec(container_id, command)
+        os.write(stdout, result.output.encode())
+        return result.exit_code
 
     # ----- internals -----
 

@@ -40,7 +40,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -52,6 +52,8 @@ from ecsdojo.runtime.base import (
     ContainerStartError,
     ContainerState,
     ContainerStats,
+    ExecNotSupportedError,
+    ExecResult,
     HealthCheckSpec,
     ImageNotFoundError,
     Runtime,
@@ -678,6 +680,14 @@ class ProcessRuntime(Runtime):
 
     def close(self) -> None:
         self._closed.set()
+
+    def exec(self, container_id: str, command: Sequence[str]) -> ExecResult:
+        """Not possible: a simulated container is a plain local process (SIMULATED_EXEC_NOTE says so)."""
+        raise ExecNotSupportedError()
+
+    def exec_attached(self, container_id: str, command: Sequence[str], *, stdin: int, stdout: int,
+                      tty: bool) -> int:
+        raise ExecNotSupportedError()
 
     def describe(self) -> str:
         return f"process (simulated: {self.app_path} as local processes, no Docker)"

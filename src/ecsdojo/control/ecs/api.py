@@ -21,6 +21,7 @@ from ecsdojo import taskdef
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
+from ecsdojo.control.ecs import exec as ecs_exec
 from ecsdojo.control.ecs import validation as check
 from ecsdojo.control.ecs.status import write_service_status
 from ecsdojo.control.launcher import Launcher
@@ -30,18 +31,22 @@ from ecsdojo.control.moto.errors import (
     ClusterContainsTasksError,
     InvalidParameterError,
     ServiceNotActiveError,
+    TargetNotConnectedError,
 )
 from ecsdojo.control.moto.views import TaskDefinitionView, TaskRef
 from ecsdojo.control.store import ObservedState, new_deployment_id, service_key
+from ecsdojo.runtime.base import SIMULATED_EXEC_NOTE
 
-__all__ = ["EcsApi"]
+__all__ = ["EcsApi", "apply_settings"]
 
 Handler = Callable[[dict, dict, Callable[[], Any]], Any]
 
 
 class EcsApi:
     def __init__(self, *, store: ObservedState, launcher: Launcher, desired: MotoAdapter, clock: Clock,
-                 add_instances: Callable[[str], None]) -> None:
+                 add_instances: Callable[[str], None], runtime_name: str = "fake", exec_supported: bool = True) -> None:
+        self.runtime_name = runtime_name
+        self.exec_supported = exec_supported
         self.store = store
         self.launcher = launcher
         self.desired = desired
@@ -53,7 +58,7 @@ class EcsApi:
                 "run_task": self.run_task, "stop_task": self.stop_task, "list_tasks": self.list_tasks,
                 "create_service": self.create_service, "update_service": self.update_service,
                 "delete_service": self.delete_service, "describe_services": self.describe_services,
-                "delete_cluster": self.delete_cluster}
+                "delete_cluster": self.delete_cluster, "execute_command": self.execute_command}
 
     # ---- clusters and task definitions ----------------------------------------------------------------
     def create_cluster(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
@@ -96,7 +101,8 @@ class EcsApi:
                 cluster=cluster.name, definition=definition, count=1, group=group,
                 started_by=params.get("startedBy", ""), launch_type=launch_type,
                 network_configuration=params.get("networkConfiguration"), strategy=params.get("placementStrategy"),
-                overrides=params.get("overrides"), tags=params.get("tags"))
+                overrides=params.get("overrides"), tags=params.get("tags"),
+                enable_execute_command=bool(params.get("enableExecuteCommand")))
             if result.failure:
                 instance_arns = list(self.store.instances.get(cluster.name, {}))
                 failures.append({"arn": instance_arns[0] if instance_arns else cluster.arn,
@@ -113,6 +119,40 @@ class EcsApi:
             raise InvalidParameterError("The referenced task was not found.")
         self.store.request_stop(record, events.stop_by_user(params.get("reason")))
         return {"task": TaskRef(cluster.name, record.arn)}
+
+    def execute_command(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
+        """ECS Exec: a session for the course's session-manager-plugin, or ECS's refusal."""
+        cluster = self.desired.cluster(params.get("cluster"))
+        if not params.get("interactive"):
+            raise InvalidParameterError(ecs_exec.NOT_INTERACTIVE)
+        arn = self.desired.find_task(cluster.name, params.get("task", ""))
+        record = self.store.tasks.get(arn) if arn is not None else None
+        if record is None:
+            raise InvalidParameterError("The referenced task was not found.")
+        if not record.enable_execute_command or record.last_status != "RUNNING":
+            raise InvalidParameterError(ecs_exec.EXEC_NOT_ENABLED)
+        name = params.get("container")
+        if name:
+            containers = [c for c in record.containers if c.name == name]
+            if not containers:        # wording ours
+                raise InvalidParameterError(f"The container {name} does not exist in the task.")
+        elif len(record.containers) > 1:
+            raise InvalidParameterError(ecs_exec.MULTIPLE_CONTAINERS)
+        else:
+            containers = record.containers
+        container = containers[0]
+        if container.last_status != "RUNNING" or not container.runtime_id:
+            raise InvalidParameterError(ecs_exec.EXEC_NOT_ENABLED)     # the container (and its agent) is not running
+        if not self.exec_supported:
+            raise TargetNotConnectedError(SIMULATED_EXEC_NOTE)
+        try:
+            ecs_exec.command_argv(params.get("command") or "")
+        except ValueError as error:
+            raise InvalidParameterError(f"command: {error}") from error
+        session = ecs_exec.new_session(region=self.desired.region, runtime=self.runtime_name,
+                                       container_id=container.runtime_id, command=params["command"])
+        return {"clusterArn": cluster.arn, "containerArn": container.container_arn, "containerName": container.name,
+                "interactive": True, "session": session, "taskArn": record.arn}
 
     def list_tasks(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
         cluster = self.desired.cluster(params.get("cluster"))
@@ -164,7 +204,7 @@ class EcsApi:
         if spec is None:
             return result
         record = r.ServiceRecord(cluster=cluster.name, name=spec.name, arn=spec.arn)
-        _apply_settings(record.settings, params)
+        apply_settings(record.settings, params)
         launch_type = params.get("launchType") or ("FARGATE" if _fargate_strategy(params) else "EC2")
         record.deployments.append(r.Deployment(
             id=spec.first_deployment_id or new_deployment_id(), task_definition_arn=definition.arn,
@@ -201,7 +241,7 @@ class EcsApi:
         result = original()
         if record is None:
             return result
-        _apply_settings(record.settings, params)
+        apply_settings(record.settings, params)
         primary = record.primary
         changed_definition = new_definition is not None and primary is not None and \
             new_definition.arn != primary.task_definition_arn
@@ -262,7 +302,7 @@ def _fargate_strategy(params: dict[str, Any]) -> bool:
     return bool(strategy) and strategy[0].get("capacityProvider", "").startswith("FARGATE")
 
 
-def _apply_settings(settings: r.ServiceSettings, params: dict[str, Any]) -> None:
+def apply_settings(settings: r.ServiceSettings, params: dict[str, Any]) -> None:
     configuration = params.get("deploymentConfiguration") or {}
     if "minimumHealthyPercent" in configuration:
         settings.minimum_healthy_percent = int(configuration["minimumHealthyPercent"])
@@ -276,5 +316,7 @@ def _apply_settings(settings: r.ServiceSettings, params: dict[str, Any]) -> None
         settings.health_check_grace_period_s = int(params["healthCheckGracePeriodSeconds"])
     if "placementStrategy" in params:
         settings.placement_strategy = list(params["placementStrategy"] or [])
+    if "enableExecuteCommand" in params:
+        settings.enable_execute_command = bool(params["enableExecuteCommand"])
     if "placementConstraints" in params:
         settings.placement_constraints = list(params["placementConstraints"] or [])

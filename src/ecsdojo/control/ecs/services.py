@@ -160,7 +160,8 @@ class ServiceReconciler:
             cluster=record.cluster, definition=definition, count=count, group=f"service:{record.name}",
             started_by=primary.id, launch_type=primary.launch_type or launch_type or "EC2",
             network_configuration=primary.network_configuration or None,
-            strategy=record.settings.placement_strategy, service=record.name, deployment_id=primary.id)
+            strategy=record.settings.placement_strategy, service=record.name, deployment_id=primary.id,
+            enable_execute_command=record.settings.enable_execute_command)
         now_mono = self.clock.monotonic()
         if result.failure and now_mono - record.last_placement_failure_event >= self.clock.wall(
                 PLACEMENT_EVENT_EVERY_S):

@@ -14,6 +14,7 @@ All access to moto's ECS backend goes through `MotoAdapter.lock`, shared with th
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +37,8 @@ __all__ = ["MotoAdapter", "INTERCEPTED"]
 # The ECS response handlers we wrap, and what the control plane does with each.
 INTERCEPTED = ("create_cluster", "register_task_definition", "run_task", "stop_task", "list_tasks",
                "describe_tasks", "create_service", "update_service", "delete_service", "describe_services",
-               "list_services", "describe_container_instances", "list_container_instances", "delete_cluster")
+               "list_services", "describe_container_instances", "list_container_instances", "delete_cluster",
+               "execute_command")
 
 
 class MotoAdapter:
@@ -82,10 +84,15 @@ class MotoAdapter:
         it raises `errors.AwsError` (or a `taskdef.TaskDefinitionError`) for AWS-shaped errors."""
         from moto.ecs.responses import EC2ContainerServiceResponse
 
+        from ecsdojo.control.moto import cloudformation
+
+        cloudformation.install()        # CloudFormation's ECS resources, completed (a stack's service runs too)
         lock = self.lock
         for name in INTERCEPTED:
-            original = getattr(EC2ContainerServiceResponse, name)
+            original = getattr(EC2ContainerServiceResponse, name, None)
             self._originals[name] = original
+            if original is None:            # a call moto does not implement at all (ExecuteCommand)
+                original = _not_in_moto(name)
             handler = handlers.get(name)
 
             def wrapper(response, _original=original, _handler=handler):
@@ -107,8 +114,14 @@ class MotoAdapter:
     def uninstall(self) -> None:
         from moto.ecs.responses import EC2ContainerServiceResponse
 
+        from ecsdojo.control.moto import cloudformation
+
+        cloudformation.uninstall()
         for name, original in self._originals.items():
-            setattr(EC2ContainerServiceResponse, name, original)
+            if original is None:
+                delattr(EC2ContainerServiceResponse, name)
+            else:
+                setattr(EC2ContainerServiceResponse, name, original)
         self._originals.clear()
 
     # ---- replies ---------------------------------------------------------------------------------
@@ -155,6 +168,28 @@ class MotoAdapter:
                            load_balancers=bindings, running_count=int(service.running_count or 0),
                            pending_count=int(service.pending_count or 0),
                            first_deployment_id=service.deployments[0]["id"] if service.deployments else None)
+
+    def all_services(self) -> list[tuple[str, str]]:
+        """(cluster, name) of every service moto holds, whatever route created it (API, CloudFormation, ...)."""
+        return sorted((service.cluster_name, service.name) for service in self.ecs.services.values())
+
+    def service_request(self, cluster: str, name: str) -> dict[str, Any]:
+        """What a service made by another route than our CreateService asked for, as CreateService's parameters:
+        launchType, networkConfiguration, and the settings CloudFormation gave (control/moto/cloudformation.py)."""
+        service = self._moto_service(cluster, name)
+        if service is None:
+            return {}
+        request: dict[str, Any] = dict(getattr(service, "cfn_settings", None) or {})
+        request["generation"] = getattr(service, "cfn_generation", 0)
+        # which moto object this is: a service deleted and made again under the same name (a stack deleted and
+        # deployed again) is a new service, with none of the old one's settings, deployments or events
+        if not getattr(service, "ecsdojo_identity", None):
+            service.ecsdojo_identity = uuid.uuid4().hex
+        request["identity"] = service.ecsdojo_identity
+        request["launchType"] = service.launch_type or "EC2"
+        if service.network_configuration:
+            request["networkConfiguration"] = service.network_configuration
+        return request
 
     def active_services(self, cluster: str) -> list[str]:
         """Names of the cluster's services that are not yet INACTIVE (ACTIVE or DRAINING)."""
@@ -244,6 +279,7 @@ class MotoAdapter:
         task.cpu = record.cpu
         task.memory = record.memory
         task.container_instance_arn = record.container_instance_arn
+        task.enable_execute_command = record.enable_execute_command     # describe_tasks' enableExecuteCommand
         task.containers = [self._container_body(record, container, instances) for container in record.containers]
 
     @staticmethod
@@ -260,6 +296,10 @@ class MotoAdapter:
             body["exitCode"] = container.exit_code
         if container.reason:
             body["reason"] = container.reason
+        if task.enable_execute_command and container.runtime_id:
+            # the ECS agent runs ECS Exec's agent beside each container of such a task (describe_tasks shows it)
+            body["managedAgents"] = [{"name": "ExecuteCommandAgent", "lastStatus":
+                                      "RUNNING" if container.last_status == "RUNNING" else "STOPPED"}]
         if container.memory:
             body["memory"] = str(container.memory)
         if container.memory_reservation:
@@ -299,6 +339,7 @@ class MotoAdapter:
         service.health_check_grace_period_seconds = settings.health_check_grace_period_s
         service.placement_strategy = settings.placement_strategy
         service.placement_constraints = settings.placement_constraints
+        service.enable_execute_command = settings.enable_execute_command
 
     def write_cluster_counts(self, cluster: str, *, running: int, pending: int, services: int) -> None:
         cluster_object = self.ecs.clusters.get(cluster)
@@ -374,3 +415,9 @@ class MotoAdapter:
             healthy_threshold=int(getattr(group, "healthy_threshold_count", 5) or 5),
             unhealthy_threshold=int(getattr(group, "unhealthy_threshold_count", 2) or 2),
             matcher=(getattr(group, "matcher", None) or {}).get("HttpCode", "200"))
+
+
+def _not_in_moto(name: str) -> Callable:
+    def missing(response):
+        raise NotImplementedError(f"moto does not implement ECS {name}; the control plane must handle it")
+    return missing

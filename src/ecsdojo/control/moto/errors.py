@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["AwsError", "ClientError", "InvalidParameterError", "ValidationError", "ObjectNotFoundError",
-           "ClusterContainsServicesError", "ClusterContainsTasksError", "ServiceNotActiveError", "as_moto_error"]
+           "ClusterContainsServicesError", "ClusterContainsTasksError", "ServiceNotActiveError", "TargetNotConnectedError", "as_moto_error"]
 
 
 class AwsError(Exception):
@@ -69,6 +69,12 @@ class ServiceNotActiveError(AwsError):
         # wording: quoted from real ECS responses in public deployment logs ("ServiceNotActiveException:
         # Service was not ACTIVE.")
         super().__init__(message)
+
+
+class TargetNotConnectedError(AwsError):
+    """ExecuteCommand cannot reach the container's command agent (ECS: TargetNotConnectedException)."""
+
+    code = "TargetNotConnectedException"
 
 
 class ValidationError(AwsError):
