@@ -186,7 +186,7 @@ def service_is_steady(ecs: Any, service: str, *, cluster: str = CLUSTER) -> bool
             and body["pendingCount"] == 0 and len(body.get("deployments", [])) == 1)
 
 
-def steady_and_stable(local: Any, service: str, *, cluster: str = CLUSTER, within: float = 60.0,
+def steady_and_stable(local: Any, service: str, *, cluster: str = CLUSTER, within: float = 20.0,
                       hold_s: float = 2.0, healthy: bool = False) -> bool:
     """Whether the service settles within `within` seconds: steady (see service_is_steady) — and with
     `healthy`, every running task a healthy target — with the same tasks for `hold_s` seconds in a row. A crash
