@@ -80,3 +80,25 @@ def test_is_a_container_below_its_memory_needs_killed_at_start(docker_client, ap
         container = task["containers"][0]
         assert (task["stopCode"], container["exitCode"], container["reason"]) == (
             "EssentialContainerExited", 137, "OutOfMemoryError: Container killed due to memory usage")
+
+
+def test_are_a_wrong_port_and_a_wrong_health_path_fixed_the_way_they_are_on_aws():
+    """Both fail ELB health checks; a new revision fixes the port, ModifyTargetGroup fixes the path."""
+    with LocalECS(speed=20, runtime="process") as running:
+        ecs, elbv2 = running.client("ecs"), running.client("elbv2")
+        hand_out(running, "search", "port")
+        hand_out(running, "profile", "health-path")
+        for service in ("search", "profile"):
+            assert stopped(running, service)["stoppedReason"] == f"Task failed ELB health checks in (elb {service}-lb)"
+        assert not steady_and_stable(running, "profile", within=3, hold_s=1, healthy=True)
+
+        container = dict(ecs.describe_task_definition(taskDefinition="search")["taskDefinition"][
+            "containerDefinitions"][0])
+        container.pop("environment")
+        fixed = ecs.register_task_definition(family="search", containerDefinitions=[container])["taskDefinition"]
+        ecs.update_service(cluster="dojo", service="search", taskDefinition=fixed["taskDefinitionArn"])
+        group = elbv2.describe_target_groups(Names=["profile-lb-tg"])["TargetGroups"][0]
+        elbv2.modify_target_group(TargetGroupArn=group["TargetGroupArn"], HealthCheckPath="/health")
+
+        for service in ("search", "profile"):
+            assert steady_and_stable(running, service, within=40, hold_s=1, healthy=True), service
