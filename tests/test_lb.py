@@ -254,6 +254,19 @@ def test_does_the_matcher_decide_which_health_codes_pass(make_task, make_balance
     wait_for(lambda: balancer.target_health()["t"] == expected, timeout=10, message=f"state {expected}")
 
 
+def test_does_a_modified_health_check_path_turn_a_failing_target_healthy(make_task, make_balancer):
+    """ModifyTargetGroup(HealthCheckPath=...): the next probes use the new path; a bad path is refused by name."""
+    task = make_task("t")
+    balancer = make_balancer(**FAST, health_path="/fail", unhealthy_threshold=2)      # /fail answers 500
+    balancer.set_targets([task.target])
+    wait_for(lambda: balancer.target_health()["t"] == "unhealthy", timeout=10, message="unhealthy on /fail")
+    balancer.set_health_check(path="/health", matcher="200")
+    wait_for(lambda: balancer.target_health()["t"] == "healthy", timeout=10, message="healthy on /health")
+    with pytest.raises(InvalidHealthCheckSettingError, match="health_path"):
+        balancer.set_health_check(path="health", matcher="200")
+    assert balancer.health_path == "/health"
+
+
 def test_does_a_matcher_parse_like_an_alb_matcher():
     codes = parse_matcher("200-299,302")
     assert 200 in codes and 299 in codes and 302 in codes and 301 not in codes and 300 not in codes

@@ -233,6 +233,9 @@ class FakeBalancer:
     def start(self, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
 
+    def set_health_check(self, *, path: str, matcher: str) -> None:
+        self.settings.update(health_path=path, matcher=matcher)
+
     def stop(self) -> None:
         self.stopped = True
 

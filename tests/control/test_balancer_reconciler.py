@@ -6,6 +6,8 @@ Built from an in-memory store, the fake runtime, a fake desired-state reader and
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ecsdojo.control import events
 from ecsdojo.control.elb.reconciler import NEW_TARGET_GRACE_S
 from tests.control.fakes import make_balancers, make_engine
@@ -74,3 +76,15 @@ def test_is_a_deleted_listener_no_longer_served():
     engine.desired.listener_specs.clear()
     balancers.sync()
     assert balancers.balancers == {} and balancer.stopped
+
+
+def test_does_a_modified_health_check_path_reach_the_served_balancer():
+    """ModifyTargetGroup(HealthCheckPath=...) on a served target group: the balancer probes the new path."""
+    engine, balancers = served_service()
+    balancers.sync()
+    [balancer] = balancers.balancers.values()
+    assert balancer.settings["health_path"] == "/health"
+    engine.desired.groups[GROUP] = replace(engine.desired.groups[GROUP], health_path="/ready", matcher="200-299")
+    balancers.sync()
+    assert (balancer.settings["health_path"], balancer.settings["matcher"]) == ("/ready", "200-299")
+    assert list(balancers.balancers.values()) == [balancer], "the same listener, not a new one"

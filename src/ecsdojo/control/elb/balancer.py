@@ -210,6 +210,19 @@ class LocalLoadBalancer:
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
+    def set_health_check(self, *, path: str, matcher: str) -> None:
+        """ModifyTargetGroup's HealthCheckPath / Matcher: used from the next probe on; targets keep their state
+        until probes move it (an ALB applies a modified health check to the registered targets the same way)."""
+        if path == self.health_path and matcher == self.matcher:
+            return
+        codes = checked_settings(
+            self.name, health_path=path, health_interval_s=self.health_interval_s,
+            health_timeout_s=self.health_timeout_s, idle_timeout_s=self.idle_timeout_s,
+            deregistration_delay_s=self.deregistration_delay_s, healthy_threshold=self.healthy_threshold,
+            unhealthy_threshold=self.unhealthy_threshold, matcher=matcher)
+        with self._lock:
+            self.health_path, self.matcher, self._matcher_codes = path, matcher, codes
+
     # ------------------------------------------------------------------------------------------- targets
 
     def set_targets(self, targets: Iterable[Target]) -> None:

@@ -127,6 +127,9 @@ class BalancerReconciler:
                 self.listener_info.pop(arn, None)
         for arn, balancer in self.balancers.items():
             info = self.listener_info[arn]
+            group = groups.get(info.target_group_arn)
+            if group is not None:           # ModifyTargetGroup: a new health-check path or matcher applies now
+                self._modify_health_check(balancer, group)
             targets = wanted.get(info.target_group_arn, [])
             balancer.set_targets([Target(task.id, port) for task, port, _ in targets])
             self._announce(info.target_group_arn, targets)
@@ -149,6 +152,12 @@ class BalancerReconciler:
         balancer.start(info.port)
         self.balancers[info.listener_arn] = balancer
         self.listener_info[info.listener_arn] = info
+
+    def _modify_health_check(self, balancer: Any, group: TargetGroupSpec) -> None:
+        try:
+            balancer.set_health_check(path=group.health_path, matcher=group.matcher)
+        except ValueError as error:     # a setting the balancer cannot use: keep the old one, say why
+            log.warning("target group %s: health check not changed: %s", group.arn, error)
 
     def _announce(self, group: str, targets: list[tuple[r.TaskRecord, int, str]]) -> None:
         """Register targets in moto's elbv2 and write the service events ECS writes."""
