@@ -97,6 +97,7 @@ class Deployment:
     updated_at: datetime | None = None
     launch_type: str | None = None
     network_configuration: dict | None = None
+    revision_id: str | None = None             # its service revision (a rollback reuses the one it returns to)
 
     def as_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -126,6 +127,35 @@ class ServiceSettings:
 
 
 @dataclass
+class ServiceDeploymentRecord:
+    """One service deployment (ListServiceDeployments / DescribeServiceDeployments): the move from the source
+    service revisions to a target one, kept after describe_services has forgotten its deployment."""
+    id: str
+    deployment_id: str                          # the Deployment (describe_services' ecs-svc/…) it deploys
+    target_revision_id: str
+    source_revision_ids: list[str] = field(default_factory=list)
+    status: str = "PENDING"                     # ServiceDeploymentStatus
+    status_reason: str = ""
+    lifecycle_stage: str | None = None          # set by the strategies that have stages (not ROLLING)
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    stopped_at: datetime | None = None
+    updated_at: datetime | None = None
+    deployment_configuration: dict[str, Any] = field(default_factory=dict)
+    rollback_deployment_id: str | None = None
+    rollback_reason: str = ""
+    rollback_started_at: datetime | None = None
+    rollback_revision_id: str | None = None
+    circuit_breaker_status: str = "DISABLED"
+    failure_count: int = 0                      # the target deployment's failed tasks (it may be pruned since)
+    failure_threshold: int = 3
+    alarm_names: list[str] = field(default_factory=list)
+    triggered_alarms: list[str] = field(default_factory=list)
+    alarms_status: str = "DISABLED"
+
+
+@dataclass
 class ServiceRecord:
     cluster: str
     name: str
@@ -139,6 +169,7 @@ class ServiceRecord:
     steady: bool = False
     last_placement_failure_event: float = 0.0
     counted_stops: set[str] = field(default_factory=set)    # stopped tasks the scheduler has taken into account
+    service_deployments: list[ServiceDeploymentRecord] = field(default_factory=list)   # newest first
 
     @property
     def primary(self) -> Deployment | None:

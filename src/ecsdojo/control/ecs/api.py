@@ -21,7 +21,9 @@ from ecsdojo import taskdef
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
+from ecsdojo.control.ecs import deployments
 from ecsdojo.control.ecs import validation as check
+from ecsdojo.control.ecs.deployments_api import ServiceDeploymentsApi
 from ecsdojo.control.ecs.status import write_service_status
 from ecsdojo.control.launcher import Launcher
 from ecsdojo.control.moto.ecs import MotoAdapter
@@ -47,13 +49,17 @@ class EcsApi:
         self.desired = desired
         self.clock = clock
         self.add_instances = add_instances
+        self.service_deployments = ServiceDeploymentsApi(store=store, desired=desired, clock=clock)
 
     def handlers(self) -> dict[str, Handler]:
         return {"create_cluster": self.create_cluster, "register_task_definition": self.register_task_definition,
                 "run_task": self.run_task, "stop_task": self.stop_task, "list_tasks": self.list_tasks,
                 "create_service": self.create_service, "update_service": self.update_service,
                 "delete_service": self.delete_service, "describe_services": self.describe_services,
-                "delete_cluster": self.delete_cluster}
+                "delete_cluster": self.delete_cluster,
+                "list_service_deployments": self.service_deployments.list_service_deployments,
+                "describe_service_deployments": self.service_deployments.describe_service_deployments,
+                "stop_service_deployment": self.service_deployments.stop_service_deployment}
 
     # ---- clusters and task definitions ----------------------------------------------------------------
     def create_cluster(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
@@ -172,6 +178,7 @@ class EcsApi:
             updated_at=self.clock.now(), launch_type=launch_type,
             network_configuration=params.get("networkConfiguration")))
         self.store.add_service(record)
+        deployments.open_service_deployment(record, record.deployments[0], clock=self.clock)
         self._service_changed(cluster.name, spec.name)
         return result
 
@@ -214,6 +221,7 @@ class EcsApi:
                 desired_count=spec.desired_count if spec else primary.desired_count, created_at=self.clock.now(),
                 updated_at=self.clock.now(), launch_type=primary.launch_type,
                 network_configuration=params.get("networkConfiguration") or primary.network_configuration))
+            deployments.open_service_deployment(record, record.deployments[0], clock=self.clock)
             if changed_definition:          # a new revision resets the launch throttle
                 record.consecutive_start_failures = 0
                 record.throttle_level = 0

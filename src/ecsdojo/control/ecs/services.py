@@ -26,10 +26,12 @@ from typing import Protocol
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
+from ecsdojo.control.ecs import deployments
+from ecsdojo.control.ecs.deployments import circuit_breaker_threshold
 from ecsdojo.control.ecs.status import ServiceStatusWriter, write_service_status
 from ecsdojo.control.launcher import Launcher
 from ecsdojo.control.moto.views import TaskDefinitionView
-from ecsdojo.control.store import ObservedState, new_deployment_id, service_key
+from ecsdojo.control.store import ObservedState, service_key
 
 __all__ = ["ServiceReconciler", "ServiceReader", "circuit_breaker_threshold", "deployment_bounds",
            "THROTTLE_AFTER_FAILURES", "THROTTLE_BASE_S", "THROTTLE_MAX_S", "PLACEMENT_EVENT_EVERY_S"]
@@ -53,11 +55,6 @@ class ServiceReader(ServiceStatusWriter, Protocol):
 
 class DelayedKeys(Protocol):
     def add_after(self, key: Hashable, delay_s: float) -> None: ...
-
-
-def circuit_breaker_threshold(desired_count: int) -> int:
-    """Failed tasks that trip the breaker: 0.5 × desiredCount, at least 3 and at most 200."""
-    return min(200, max(3, math.ceil(0.5 * desired_count)))
 
 
 def deployment_bounds(desired: int, minimum_healthy_percent: int, maximum_percent: int) -> tuple[int, int]:
@@ -219,16 +216,11 @@ class ServiceReconciler:
         self.store.add_event(record, events.service_deployment_failed(record.name, primary.id))
         if not settings.circuit_breaker_rollback:
             return
-        previous = next((d for d in record.deployments if d.rollout_state == "COMPLETED" and d is not primary), None)
+        previous = deployments.previous_completed(record, primary)
         if previous is None:
             return
-        rollback = r.Deployment(id=new_deployment_id(), task_definition_arn=previous.task_definition_arn,
-                                desired_count=primary.desired_count, created_at=self.clock.now(),
-                                updated_at=self.clock.now(), launch_type=primary.launch_type,
-                                network_configuration=primary.network_configuration,
-                                rollout_state_reason=events.circuit_breaker_rollback_reason(previous.id))
-        primary.status = "ACTIVE"
-        previous.status = "INACTIVE"
-        record.deployments.insert(0, rollback)
+        deployments.roll_back(record, primary, reason=events.CIRCUIT_BREAKER_FAILED_REASON,
+                              deployment_reason=events.circuit_breaker_rollback_reason(previous.id),
+                              clock=self.clock, trigger="circuit_breaker")
         self.desired.set_service_task_definition(record.cluster, record.name, previous.task_definition_arn)
         self.store.add_event(record, events.service_rolling_back(record.name, previous.id))

@@ -36,14 +36,21 @@ __all__ = ["MotoAdapter", "INTERCEPTED"]
 # The ECS response handlers we wrap, and what the control plane does with each.
 INTERCEPTED = ("create_cluster", "register_task_definition", "run_task", "stop_task", "list_tasks",
                "describe_tasks", "create_service", "update_service", "delete_service", "describe_services",
-               "list_services", "describe_container_instances", "list_container_instances", "delete_cluster")
+               "list_services", "describe_container_instances", "list_container_instances", "delete_cluster",
+               "list_service_deployments", "describe_service_deployments", "stop_service_deployment")
+
+
+def _not_in_moto(name: str) -> Callable:
+    def missing(response):
+        raise NotImplementedError(f"moto has no {name}; the control plane's handler must answer it")
+    return missing
 
 
 class MotoAdapter:
     def __init__(self, *, region: str) -> None:
         self.region = region
         self.lock = threading.RLock()
-        self._originals: dict[str, Callable] = {}
+        self._originals: dict[str, Callable | None] = {}
 
     # ---- moto's objects ------------------------------------------------------------------------
     @property
@@ -84,8 +91,11 @@ class MotoAdapter:
 
         lock = self.lock
         for name in INTERCEPTED:
-            original = getattr(EC2ContainerServiceResponse, name)
-            self._originals[name] = original
+            # moto's dispatcher calls the response method named after the action (ListServiceDeployments →
+            # list_service_deployments); for an action moto lacks we add that method, so that boto3 and the AWS
+            # CLI reach our handler the same way, and moto's serializer shapes the reply from botocore's model.
+            original = getattr(EC2ContainerServiceResponse, name, None) or _not_in_moto(name)
+            self._originals[name] = getattr(EC2ContainerServiceResponse, name, None)
             handler = handlers.get(name)
 
             def wrapper(response, _original=original, _handler=handler):
@@ -108,7 +118,10 @@ class MotoAdapter:
         from moto.ecs.responses import EC2ContainerServiceResponse
 
         for name, original in self._originals.items():
-            setattr(EC2ContainerServiceResponse, name, original)
+            if original is None:
+                delattr(EC2ContainerServiceResponse, name)
+            else:
+                setattr(EC2ContainerServiceResponse, name, original)
         self._originals.clear()
 
     # ---- replies ---------------------------------------------------------------------------------
