@@ -232,6 +232,9 @@ class FakeBalancer:
     def target_health(self) -> dict[str, str]:
         return dict(self.health)
 
+    def set_weights(self, weights: dict[str, int] | None) -> None:
+        self.weights = dict(weights or {})
+
     def request_counts(self) -> dict[str, int]:
         return {}
 

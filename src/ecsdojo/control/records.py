@@ -98,6 +98,8 @@ class Deployment:
     launch_type: str | None = None
     network_configuration: dict | None = None
     revision_id: str | None = None             # its service revision (a rollback reuses the one it returns to)
+    target_group_arn: str | None = None        # blue/green: the target group its tasks register in (None: the
+                                               # service's loadBalancers[].targetGroupArn)
 
     def as_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -80,6 +80,7 @@ from ecsdojo.control.elb.targets import (
     parse_matcher,
     quick_ack,
 )
+from ecsdojo.control.elb.weights import MAX_WEIGHT, WeightedGroups
 
 __all__ = ["LocalLoadBalancer", "InvalidHealthCheckSettingError", "Target", "TargetHealth", "parse_matcher"]
 
@@ -136,6 +137,7 @@ class LocalLoadBalancer:
         self._healthy: list[TargetRecord] = []
         self._registered: list[TargetRecord] = []
         self._next = 0
+        self._groups = WeightedGroups()                  # target group weights (empty: one group)
         self._counts: dict[str, int] = {}
         self._total = 0
         self._failed = 0
@@ -248,6 +250,25 @@ class LocalLoadBalancer:
             for record in new_records:
                 self._start_health_checks(record)
         self._fire_events()
+
+    def set_weights(self, weights: dict[str, int] | None) -> None:
+        """Forward to several target groups (`Target.group`) by weight (control/elb/weights.py); weight 0 sends
+        a group nothing; None or {} turns weights off."""
+        for group, weight in (weights or {}).items():
+            if not isinstance(weight, int) or not 0 <= weight <= MAX_WEIGHT:
+                raise InvalidHealthCheckSettingError(self.name, f"weight of {group}", weight, f"0 to {MAX_WEIGHT}")
+        with self._lock:
+            self._groups.set(weights)
+
+    @property
+    def weights(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._groups.weights)
+
+    def group_request_counts(self) -> dict[str, int]:
+        """Responses per target group (while weights are set)."""
+        with self._lock:
+            return dict(self._groups.counts)
 
     def _rebuild_rotation(self) -> None:
         """Recompute the routing lists (lock held)."""
@@ -383,7 +404,16 @@ class LocalLoadBalancer:
         """The next target round robin (healthy ones, or all registered when none is healthy), not in `exclude`."""
         with self._lock:
             excluded = {id(record) for record in exclude}
-            pool = [record for record in self._healthy or self._registered if id(record) not in excluded]
+            if self._groups:           # per group: its healthy targets, or all its registered ones
+                healthy_groups = {record.target.group for record in self._healthy}
+                by_group: dict[str, list[TargetRecord]] = {}
+                for record in self._registered:
+                    if id(record) not in excluded and (record.state == HEALTHY
+                                                       or record.target.group not in healthy_groups):
+                        by_group.setdefault(record.target.group, []).append(record)
+                pool = self._groups.pick(by_group)
+            else:
+                pool = [record for record in self._healthy or self._registered if id(record) not in excluded]
             if not pool:
                 return None
             record = pool[self._next % len(pool)]
@@ -396,6 +426,8 @@ class LocalLoadBalancer:
             record.inflight -= 1
             if answered:
                 self._counts[record.target.id] = self._counts.get(record.target.id, 0) + 1
+                if self._groups:
+                    self._groups.answered(record.target.group)
             finished = self._draining.request_ended(record)
         if finished:
             record.close_idle()

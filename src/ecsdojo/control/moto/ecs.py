@@ -40,6 +40,18 @@ INTERCEPTED = ("create_cluster", "register_task_definition", "run_task", "stop_t
                "list_service_deployments", "describe_service_deployments", "stop_service_deployment")
 
 
+def _forwarded(actions) -> tuple[tuple[str, int], ...]:
+    """(target group, weight) pairs of the first forward action."""
+    for action in actions or []:
+        data = action.data if hasattr(action, "data") else action
+        groups = (data.get("ForwardConfig") or {}).get("TargetGroups") or []
+        if groups:
+            return tuple((g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups if g.get("TargetGroupArn"))
+        if data.get("TargetGroupArn"):
+            return ((data["TargetGroupArn"], 1),)
+    return ()
+
+
 def _not_in_moto(name: str) -> Callable:
     def missing(response):
         raise NotImplementedError(f"moto has no {name}; the control plane's handler must answer it")
@@ -355,21 +367,47 @@ class MotoAdapter:
 
     # ---- elbv2 -----------------------------------------------------------------------------------------
     def listeners(self) -> list[ListenerSpec]:
-        """Every listener with its load balancer and default forward target group."""
+        """Every listener with its load balancer and the target groups (with weights) it forwards to."""
         found = []
         for lb in list(self.elbv2.load_balancers.values()):
             for listener in list(lb.listeners.values()):
-                target_group = None
-                for action in listener.default_actions:
-                    data = action.data if hasattr(action, "data") else action
-                    target_group = data.get("TargetGroupArn") or (
-                        (data.get("ForwardConfig") or {}).get("TargetGroups") or [{}])[0].get("TargetGroupArn")
-                    if target_group:
+                forward: tuple[tuple[str, int], ...] = ()
+                rule_arn = None
+                rules = sorted(getattr(listener, "_non_default_rules", {}).values(),
+                               key=lambda rule: int(rule.priority) if str(rule.priority).isdigit() else 10**6)
+                for rule in rules:
+                    forward = _forwarded(rule.actions)
+                    if forward:
+                        rule_arn = rule.arn
                         break
+                if not forward:
+                    forward = _forwarded(listener.default_actions)
+                target_group = max(forward, key=lambda pair: pair[1])[0] if forward else None
                 found.append(ListenerSpec(load_balancer_arn=lb.arn, load_balancer_name=lb.name,
                                           listener_arn=listener.arn, port=int(listener.port),
-                                          protocol=listener.protocol, target_group_arn=target_group))
+                                          protocol=listener.protocol, target_group_arn=target_group,
+                                          forward=forward, forward_rule_arn=rule_arn))
         return found
+
+    def set_forward_weights(self, listener_or_rule_arn: str, weights: list[tuple[str, int]]) -> None:
+        """A forward action to these target groups with these weights on a listener (its default action) or a
+        rule, as ModifyListener / ModifyRule with a ForwardConfig would write it (describe-listeners shows it)."""
+        from moto.elbv2.models import FakeAction
+
+        action = FakeAction({"Type": "forward", "ForwardConfig": {
+            "TargetGroups": [{"TargetGroupArn": arn, "Weight": int(weight)} for arn, weight in weights]}})
+        for lb in self.elbv2.load_balancers.values():
+            for listener in lb.listeners.values():
+                if listener.arn == listener_or_rule_arn:
+                    listener.default_actions = [action]
+                    for rule in listener._default_rule.values():
+                        rule.actions = [action]
+                    return
+                rule = listener._non_default_rules.get(listener_or_rule_arn)
+                if rule is not None:
+                    rule.actions = [action]
+                    return
+        raise LookupError(f"no listener or listener rule {listener_or_rule_arn}")
 
     def register_targets(self, target_group_arn: str, targets: list[tuple[str, int]]) -> None:
         """RegisterTargets: (target id, port) pairs into a target group (describe_target_health lists them)."""
