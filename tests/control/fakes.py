@@ -74,6 +74,8 @@ class FakeDesiredState:
         self.written_services: dict[tuple[str, str], dict[str, Any]] = {}
         self.written_tasks: dict[str, str] = {}                 # arn -> last status written
         self.registered: list[tuple[str, list[tuple[str, int]]]] = []
+        self.forward_weights: list[tuple[str, list[tuple[str, int]]]] = []     # (listener or rule, weights) written
+        self.alarm_states: dict[str, str] = {}
         self._numbers = itertools.count(1)
 
     # definitions and services
@@ -124,6 +126,12 @@ class FakeDesiredState:
         return self.groups.get(arn)
 
     # the writer
+    def set_forward_weights(self, listener_or_rule_arn: str, weights: list[tuple[str, int]]) -> None:
+        self.forward_weights.append((listener_or_rule_arn, list(weights)))
+
+    def alarm_state(self, name: str) -> str | None:
+        return self.alarm_states.get(name)
+
     def set_service_task_definition(self, cluster: str, name: str, arn: str) -> None:
         self.services[(cluster, name)] = replace(self.services[(cluster, name)], task_definition_arn=arn)
 

@@ -126,6 +126,20 @@ class ServiceSettings:
     health_check_grace_period_s: int = 0
     placement_strategy: list[dict] = field(default_factory=list)
     placement_constraints: list[dict] = field(default_factory=list)
+    # deploymentConfiguration.strategy and what BLUE_GREEN / LINEAR / CANARY use (control/ecs/traffic.py)
+    strategy: str = "ROLLING"
+    bake_time_min: float = 0.0
+    linear_step_percent: float = 10.0          # API defaults (botocore's model documentation)
+    linear_step_bake_min: float = 6.0
+    canary_percent: float = 5.0
+    canary_bake_min: float = 10.0
+    alarm_names: list[str] = field(default_factory=list)
+    alarms_enable: bool = False
+    alarms_rollback: bool = False
+    lifecycle_hooks: list[dict] = field(default_factory=list)
+    alternate_target_group: str | None = None  # loadBalancers[0].advancedConfiguration
+    production_listener_rule: str | None = None
+    test_listener_rule: str | None = None
 
 
 @dataclass
@@ -139,6 +153,9 @@ class ServiceDeploymentRecord:
     status: str = "PENDING"                     # ServiceDeploymentStatus
     status_reason: str = ""
     lifecycle_stage: str | None = None          # set by the strategies that have stages (not ROLLING)
+    stage_since: float = 0.0                    # monotonic time the stage began
+    production_weight: float = 0.0              # percent of production traffic sent to the target revision
+    test_weight: float = 0.0
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None

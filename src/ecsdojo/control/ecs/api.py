@@ -156,6 +156,7 @@ class EcsApi:
         check.check_task_definition_active(definition.status, operation="CreateService")
         check.check_desired_count(params)
         check.check_deployment_configuration(params)
+        check.check_strategy(params)
         check.check_tags(params)
         existing = self.desired.service(cluster.name, params.get("serviceName") or "")
         if existing is not None and existing.status != "INACTIVE":
@@ -193,6 +194,8 @@ class EcsApi:
         if record is not None:
             check.check_deployment_configuration(params, current_minimum=record.settings.minimum_healthy_percent,
                                                  current_maximum=record.settings.maximum_percent)
+            check.check_strategy(params, current_strategy=record.settings.strategy,
+                                 has_advanced_configuration=bool(record.settings.alternate_target_group))
         else:
             check.check_deployment_configuration(params)
         new_definition = None
@@ -286,3 +289,36 @@ def _apply_settings(settings: r.ServiceSettings, params: dict[str, Any]) -> None
         settings.placement_strategy = list(params["placementStrategy"] or [])
     if "placementConstraints" in params:
         settings.placement_constraints = list(params["placementConstraints"] or [])
+    _apply_strategy(settings, params)
+
+
+def _apply_strategy(settings: r.ServiceSettings, params: dict[str, Any]) -> None:
+    """deploymentConfiguration.strategy and the settings BLUE_GREEN, LINEAR and CANARY run by (control/ecs/traffic)."""
+    configuration = params.get("deploymentConfiguration") or {}
+    if configuration.get("strategy"):
+        settings.strategy = configuration["strategy"]
+    if configuration.get("bakeTimeInMinutes") is not None:
+        settings.bake_time_min = float(configuration["bakeTimeInMinutes"])
+    linear = configuration.get("linearConfiguration") or {}
+    if linear.get("stepPercent") is not None:
+        settings.linear_step_percent = float(linear["stepPercent"])
+    if linear.get("stepBakeTimeInMinutes") is not None:
+        settings.linear_step_bake_min = float(linear["stepBakeTimeInMinutes"])
+    canary = configuration.get("canaryConfiguration") or {}
+    if canary.get("canaryPercent") is not None:
+        settings.canary_percent = float(canary["canaryPercent"])
+    if canary.get("canaryBakeTimeInMinutes") is not None:
+        settings.canary_bake_min = float(canary["canaryBakeTimeInMinutes"])
+    alarms = configuration.get("alarms")
+    if alarms:
+        settings.alarm_names = list(alarms.get("alarmNames") or [])
+        settings.alarms_enable = bool(alarms.get("enable"))
+        settings.alarms_rollback = bool(alarms.get("rollback"))
+    if "lifecycleHooks" in configuration:
+        settings.lifecycle_hooks = list(configuration.get("lifecycleHooks") or [])
+    balancers = params.get("loadBalancers")
+    if balancers:
+        advanced = balancers[0].get("advancedConfiguration") or {}
+        settings.alternate_target_group = advanced.get("alternateTargetGroupArn")
+        settings.production_listener_rule = advanced.get("productionListenerRule")
+        settings.test_listener_rule = advanced.get("testListenerRule")

@@ -28,6 +28,7 @@ from typing import Any
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
+from ecsdojo.control.moto.ecs import deployment_configuration
 from ecsdojo.control.store import new_deployment_id
 
 __all__ = ["ONGOING", "open_service_deployment", "refresh", "roll_back", "previous_completed", "brief",
@@ -93,10 +94,7 @@ def open_service_deployment(record: r.ServiceRecord, deployment: r.Deployment, *
 
 
 def _configuration(settings: r.ServiceSettings) -> dict[str, Any]:
-    return {"maximumPercent": settings.maximum_percent, "minimumHealthyPercent": settings.minimum_healthy_percent,
-            "deploymentCircuitBreaker": {"enable": settings.circuit_breaker_enable,
-                                         "rollback": settings.circuit_breaker_rollback},
-            "strategy": "ROLLING"}
+    return deployment_configuration(settings)
 
 
 def _finish_monitors(deployment: r.ServiceDeploymentRecord) -> None:
@@ -211,6 +209,12 @@ def describe(record: r.ServiceRecord, deployment: r.ServiceDeploymentRecord) -> 
         body["stoppedAt"] = deployment.stopped_at
     body["sourceServiceRevisions"] = [_revision_summary(record, rid) for rid in deployment.source_revision_ids]
     body["targetServiceRevision"] = _revision_summary(record, deployment.target_revision_id)
+    if deployment.lifecycle_stage:         # traffic-shifting strategies: the weights the listeners were given
+        body["targetServiceRevision"]["requestedProductionTrafficWeight"] = deployment.production_weight
+        body["targetServiceRevision"]["requestedTestTrafficWeight"] = deployment.test_weight
+        for source in body["sourceServiceRevisions"]:
+            source["requestedProductionTrafficWeight"] = 100.0 - deployment.production_weight
+            source["requestedTestTrafficWeight"] = 100.0 - deployment.test_weight
     if deployment.lifecycle_stage:
         body["lifecycleStage"] = deployment.lifecycle_stage
     body["deploymentConfiguration"] = dict(deployment.deployment_configuration)

@@ -22,7 +22,7 @@ from typing import Any
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
-from ecsdojo.control.ecs import deployments
+from ecsdojo.control.ecs import deployments, traffic
 from ecsdojo.control.ecs.status import write_service_status
 from ecsdojo.control.moto.ecs import MotoAdapter
 from ecsdojo.control.moto.errors import (
@@ -106,6 +106,13 @@ class ServiceDeploymentsApi:
         if service_deployment.status not in deployments.ONGOING:
             raise ConflictError(f"The service deployment is {service_deployment.status}: only a PENDING or "
                                 "IN_PROGRESS service deployment can be stopped.")
+        if traffic.shift_of(record) is service_deployment:       # BLUE_GREEN / LINEAR / CANARY: back to blue
+            spec = self.desired.service(record.cluster, record.name)
+            group = spec.load_balancers[0].target_group_arn if spec is not None and spec.load_balancers else ""
+            traffic.roll_back(record, service_deployment, reason=events.USER_ROLLBACK_REASON, desired=self.desired,
+                              store=self.store, clock=self.clock, service_group=group, trigger="user")
+            self._changed(record)
+            return {"serviceDeploymentArn": arn}
         failing = next((d for d in record.deployments if d.id == service_deployment.deployment_id), None)
         previous = deployments.previous_completed(record, failing) if failing is not None else None
         if failing is None or previous is None:
@@ -116,10 +123,13 @@ class ServiceDeploymentsApi:
                               deployment_reason=events.user_rollback_deployment_reason(previous.id), clock=self.clock)
         self.desired.set_service_task_definition(record.cluster, record.name, previous.task_definition_arn)
         self.store.add_event(record, events.service_rolling_back(record.name, previous.id))
+        self._changed(record)
+        return {"serviceDeploymentArn": arn}
+
+    def _changed(self, record: r.ServiceRecord) -> None:
         write_service_status(store=self.store, desired=self.desired, clock=self.clock, cluster=record.cluster,
                              name=record.name)
         self.store.queue.add(service_key(record.cluster, record.name))
-        return {"serviceDeploymentArn": arn}
 
     def _find(self, arn: str) -> tuple[r.ServiceRecord, r.ServiceDeploymentRecord] | None:
         for record in self.store.services.values():

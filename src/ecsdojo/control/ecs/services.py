@@ -26,7 +26,7 @@ from typing import Protocol
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
-from ecsdojo.control.ecs import deployments
+from ecsdojo.control.ecs import deployments, traffic
 from ecsdojo.control.ecs.deployments import circuit_breaker_threshold
 from ecsdojo.control.ecs.status import ServiceStatusWriter, write_service_status
 from ecsdojo.control.launcher import Launcher
@@ -45,7 +45,11 @@ PLACEMENT_EVENT_EVERY_S = 60  # ECS seconds between repeated placement-failure e
 WATCH_WALL_S = 0.5
 
 
-class ServiceReader(ServiceStatusWriter, Protocol):
+def _service_group(spec) -> str:
+    return spec.load_balancers[0].target_group_arn if spec is not None and spec.load_balancers else ""
+
+
+class ServiceReader(ServiceStatusWriter, traffic.TrafficWriter, Protocol):
     """What the service reconciler needs of control/moto/ (a fake in unit tests)."""
 
     def task_definition(self, name_or_arn: str) -> TaskDefinitionView: ...
@@ -129,13 +133,16 @@ class ServiceReconciler:
             stoppable = max(0, healthy_primary + len(old_running) - minimum_healthy)
             if len(primary_tasks) >= desired:
                 stoppable = len(old_running) if healthy_primary >= desired else stoppable
+            shift = traffic.shift_of(record)         # BLUE_GREEN / LINEAR / CANARY: blue stays until CLEAN_UP
+            if shift is not None:
+                stoppable = len(old_running) if shift.lifecycle_stage == "CLEAN_UP" else 0
             for task in old_not_running + old_running[:stoppable]:
                 to_stop.append((task, events.stop_for_scaling(task.deployment_id)))
             remaining_old = len(old_running) - min(stoppable, len(old_running))
 
             # 4. start what the primary deployment lacks, within maximumPercent and the throttle
             room = desired - len(primary_tasks)
-            if remaining_old:
+            if remaining_old and shift is None:
                 room = min(room, maximum_total - len(primary_tasks) - remaining_old)
             throttled = now_mono < record.throttled_until
             if room > 0 and not throttled:
@@ -144,6 +151,9 @@ class ServiceReconciler:
                 self.queue.add_after(service_key(cluster, name), record.throttled_until - now_mono + 0.01)
 
             self._stop_tasks(record, to_stop)
+            if shift is not None:
+                traffic.advance(record, shift, green_tasks=primary_tasks, service_group=_service_group(spec),
+                                desired=self.desired, store=store, clock=clock)
             write_service_status(store=store, desired=self.desired, clock=clock, cluster=cluster, name=name)
             primary = record.primary
             if watch or (primary is not None and primary.rollout_state == "IN_PROGRESS"):
@@ -215,6 +225,13 @@ class ServiceReconciler:
         primary.rollout_state_reason = events.CIRCUIT_BREAKER_FAILED_REASON
         self.store.add_event(record, events.service_deployment_failed(record.name, primary.id))
         if not settings.circuit_breaker_rollback:
+            return
+        shift = traffic.shift_of(record)
+        if shift is not None:
+            spec = self.desired.service(record.cluster, record.name)
+            traffic.roll_back(record, shift, reason=events.CIRCUIT_BREAKER_FAILED_REASON, desired=self.desired,
+                              store=self.store, clock=self.clock, service_group=_service_group(spec),
+                              trigger="circuit_breaker")
             return
         previous = deployments.previous_completed(record, primary)
         if previous is None:

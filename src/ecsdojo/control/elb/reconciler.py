@@ -191,6 +191,7 @@ class BalancerReconciler:
                     store.add_event(record, events.service_deregistered_targets(task.service, 1, group))
 
     def _on_change(self, target_id: str, old: str, new: str) -> None:
+        self.store.target_health[target_id] = new       # one dict store: atomic, no lock taken on this thread
         if new == "unhealthy":
             self.queue.add(BALANCERS_KEY)
 

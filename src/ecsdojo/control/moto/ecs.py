@@ -29,15 +29,38 @@ from ecsdojo.control.moto.views import (
     TaskRef,
     TaskView,
 )
-from ecsdojo.control.records import ContainerRecord, InstanceRecord, ServiceRecord, TaskRecord
+from ecsdojo.control.records import ContainerRecord, InstanceRecord, ServiceRecord, ServiceSettings, TaskRecord
 
-__all__ = ["MotoAdapter", "INTERCEPTED"]
+__all__ = ["MotoAdapter", "INTERCEPTED", "deployment_configuration"]
 
 # The ECS response handlers we wrap, and what the control plane does with each.
 INTERCEPTED = ("create_cluster", "register_task_definition", "run_task", "stop_task", "list_tasks",
                "describe_tasks", "create_service", "update_service", "delete_service", "describe_services",
                "list_services", "describe_container_instances", "list_container_instances", "delete_cluster",
                "list_service_deployments", "describe_service_deployments", "stop_service_deployment")
+
+
+def deployment_configuration(settings: ServiceSettings) -> dict[str, Any]:
+    """deploymentConfiguration as describe_services shows it (and a service deployment keeps)."""
+    body: dict[str, Any] = {
+        "maximumPercent": settings.maximum_percent, "minimumHealthyPercent": settings.minimum_healthy_percent,
+        "deploymentCircuitBreaker": {"enable": settings.circuit_breaker_enable,
+                                     "rollback": settings.circuit_breaker_rollback},
+        "strategy": settings.strategy}
+    if settings.alarm_names:
+        body["alarms"] = {"alarmNames": list(settings.alarm_names), "enable": settings.alarms_enable,
+                          "rollback": settings.alarms_rollback}
+    if settings.strategy != "ROLLING":
+        body["bakeTimeInMinutes"] = int(settings.bake_time_min)
+    if settings.strategy == "LINEAR":
+        body["linearConfiguration"] = {"stepPercent": settings.linear_step_percent,
+                                       "stepBakeTimeInMinutes": int(settings.linear_step_bake_min)}
+    if settings.strategy == "CANARY":
+        body["canaryConfiguration"] = {"canaryPercent": settings.canary_percent,
+                                       "canaryBakeTimeInMinutes": int(settings.canary_bake_min)}
+    if settings.lifecycle_hooks:
+        body["lifecycleHooks"] = [dict(hook) for hook in settings.lifecycle_hooks]
+    return body
 
 
 def _forwarded(actions) -> tuple[tuple[str, int], ...]:
@@ -316,10 +339,7 @@ class MotoAdapter:
         service.events = [dict(event) for event in record.events[:100]]
         service.deployments = [d.as_api() for d in record.deployments if d.status != "INACTIVE"]
         settings = record.settings
-        service.deployment_configuration = {
-            "maximumPercent": settings.maximum_percent, "minimumHealthyPercent": settings.minimum_healthy_percent,
-            "deploymentCircuitBreaker": {"enable": settings.circuit_breaker_enable,
-                                         "rollback": settings.circuit_breaker_rollback}}
+        service.deployment_configuration = deployment_configuration(settings)
         service.health_check_grace_period_seconds = settings.health_check_grace_period_s
         service.placement_strategy = settings.placement_strategy
         service.placement_constraints = settings.placement_constraints
@@ -408,6 +428,13 @@ class MotoAdapter:
                     rule.actions = [action]
                     return
         raise LookupError(f"no listener or listener rule {listener_or_rule_arn}")
+
+    def alarm_state(self, name: str) -> str | None:
+        """A CloudWatch alarm's state (OK, ALARM, INSUFFICIENT_DATA), or None if there is no such alarm."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        alarm = cloudwatch_backends[ACCOUNT_ID][self.region].alarms.get(name)
+        return alarm.state_value if alarm is not None else None
 
     def register_targets(self, target_group_arn: str, targets: list[tuple[str, int]]) -> None:
         """RegisterTargets: (target id, port) pairs into a target group (describe_target_health lists them)."""
