@@ -33,7 +33,7 @@ from typing import Protocol
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
-from ecsdojo.control.store import ObservedState
+from ecsdojo.control.store import BALANCERS_KEY, ObservedState
 
 __all__ = ["SHIFTING", "TrafficWriter", "shift_of", "advance", "roll_back", "weights_for", "blue_of"]
 
@@ -83,10 +83,13 @@ def _groups(record: r.ServiceRecord, blue: r.Deployment, service_group: str) -> 
     return blue_group, (alternate if blue_group == service_group else service_group)
 
 
-def _set(desired: TrafficWriter, rule: str | None, blue_group: str, green_group: str, green_percent: float) -> None:
+def _set(desired: TrafficWriter, store: ObservedState, rule: str | None, blue_group: str, green_group: str,
+         green_percent: float) -> None:
+    """The listener rule's weights in elbv2, and the local balancers told at once (not at their next look)."""
     if rule:
         blue_weight, green_weight = weights_for(green_percent)
         desired.set_forward_weights(rule, [(blue_group, blue_weight), (green_group, green_weight)])
+        store.queue.add(BALANCERS_KEY)
 
 
 def advance(record: r.ServiceRecord, shift: r.ServiceDeploymentRecord, *, green_tasks: list[r.TaskRecord],
@@ -122,7 +125,7 @@ def advance(record: r.ServiceRecord, shift: r.ServiceDeploymentRecord, *, green_
     stage = shift.lifecycle_stage
     if stage is None:
         go("PRE_SCALE_UP")
-        _set(desired, settings.production_listener_rule, blue_group, green_group, 0)
+        _set(desired, store, settings.production_listener_rule, blue_group, green_group, 0)
         if settings.alarms_enable:
             shift.alarm_names = list(settings.alarm_names)
             shift.alarms_status = "MONITORING"
@@ -135,17 +138,17 @@ def advance(record: r.ServiceRecord, shift: r.ServiceDeploymentRecord, *, green_
     elif stage == "POST_SCALE_UP":
         if settings.test_listener_rule:
             go("TEST_TRAFFIC_SHIFT")
-            _set(desired, settings.test_listener_rule, blue_group, green_group, 100)
+            _set(desired, store, settings.test_listener_rule, blue_group, green_group, 100)
             shift.test_weight = 100.0
         go("POST_TEST_TRAFFIC_SHIFT")
     elif stage == "POST_TEST_TRAFFIC_SHIFT":
         go("PRODUCTION_TRAFFIC_SHIFT")
-        _shift_production(record, shift, blue_group, green_group, desired)
+        _shift_production(record, shift, blue_group, green_group, desired, store)
     elif stage == "PRODUCTION_TRAFFIC_SHIFT":
         bake = settings.canary_bake_min if settings.strategy == "CANARY" else settings.linear_step_bake_min
         if shift.production_weight < 100 and waited(bake):
             shift.stage_since = now
-            _shift_production(record, shift, blue_group, green_group, desired)
+            _shift_production(record, shift, blue_group, green_group, desired, store)
         if shift.production_weight >= 100:
             go("POST_PRODUCTION_TRAFFIC_SHIFT")
     elif stage == "POST_PRODUCTION_TRAFFIC_SHIFT":
@@ -155,7 +158,7 @@ def advance(record: r.ServiceRecord, shift: r.ServiceDeploymentRecord, *, green_
 
 
 def _shift_production(record: r.ServiceRecord, shift: r.ServiceDeploymentRecord, blue_group: str,
-                      green_group: str, desired: TrafficWriter) -> None:
+                      green_group: str, desired: TrafficWriter, store: ObservedState) -> None:
     settings = record.settings
     if settings.strategy == "CANARY":
         share = settings.canary_percent if shift.production_weight == 0 else 100.0
@@ -164,7 +167,7 @@ def _shift_production(record: r.ServiceRecord, shift: r.ServiceDeploymentRecord,
     else:
         share = 100.0
     shift.production_weight = share
-    _set(desired, settings.production_listener_rule, blue_group, green_group, share)
+    _set(desired, store, settings.production_listener_rule, blue_group, green_group, share)
 
 
 def roll_back(record: r.ServiceRecord, shift: r.ServiceDeploymentRecord, *, reason: str, desired: TrafficWriter,
@@ -175,8 +178,8 @@ def roll_back(record: r.ServiceRecord, shift: r.ServiceDeploymentRecord, *, reas
     if green is None or blue is None:
         return False
     blue_group, green_group = _groups(record, blue, service_group)
-    _set(desired, record.settings.production_listener_rule, blue_group, green_group, 0)
-    _set(desired, record.settings.test_listener_rule, blue_group, green_group, 0)
+    _set(desired, store, record.settings.production_listener_rule, blue_group, green_group, 0)
+    _set(desired, store, record.settings.test_listener_rule, blue_group, green_group, 0)
     shift.production_weight = shift.test_weight = 0.0
     now = clock.now()
     green.status, green.rollout_state, green.rollout_state_reason = "ACTIVE", "FAILED", reason
