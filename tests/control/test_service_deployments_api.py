@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import urllib.request
 import sys
 from pathlib import Path
 
@@ -108,3 +109,75 @@ def test_unknown_services_and_deployments_get_the_aws_errors(ecs):
     with pytest.raises(ClientError) as caught:
         ecs.describe_service_deployments(serviceDeploymentArns=[f"arn:{i}" for i in range(21)])
     assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+# ---- BLUE_GREEN on the process runtime: a deployment alarm rolls back; strategy settings are validated ----------
+
+@pytest.fixture
+def processes():
+    # autoscaling off: its alarm evaluator would re-evaluate the alarm this test sets by hand (no metric data)
+    with LocalECS(speed=20, runtime="process", autoscaling=False) as running:
+        yield running
+
+
+def test_a_deployment_alarm_in_alarm_rolls_a_blue_green_deployment_back(processes, tmp_path):
+    local = processes
+    ecs, elbv2, cloudwatch = local.client("ecs"), local.client("elbv2"), local.client("cloudwatch")
+    ecs.create_cluster(clusterName="c")
+    for version in ("v1", "v2"):
+        ecs.register_task_definition(family="t", containerDefinitions=[{
+            **container(), "environment": [{"name": "APP_VERSION", "value": version}]}])
+    blue = local.create_load_balancer("lb", port=8080, interval_s=5, healthy_threshold=2)
+    vpc = local.client("ec2").describe_vpcs()["Vpcs"][0]["VpcId"]
+    green = elbv2.create_target_group(Name="green-tg", Protocol="HTTP", Port=8080, VpcId=vpc,
+                                      HealthCheckPath="/health")["TargetGroups"][0]["TargetGroupArn"]
+    balancer = elbv2.describe_load_balancers(Names=["lb"])["LoadBalancers"][0]["LoadBalancerArn"]
+    listener = elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"][0]["ListenerArn"]
+    cloudwatch.put_metric_alarm(AlarmName="web-5xx", MetricName="HTTPCode_Target_5XX_Count",
+                                Namespace="AWS/ApplicationELB", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                                Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+    advanced = {"alternateTargetGroupArn": green, "productionListenerRule": listener,
+                "roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructure"}
+    balancers = [{"targetGroupArn": blue, "containerName": "web", "containerPort": 8080,
+                  "advancedConfiguration": advanced}]
+
+    with pytest.raises(ClientError) as caught:           # a traffic-shifting strategy needs advancedConfiguration
+        ecs.create_service(cluster="c", serviceName="s", taskDefinition="t:1", desiredCount=1,
+                           loadBalancers=[{k: v for k, v in balancers[0].items() if k != "advancedConfiguration"}],
+                           deploymentConfiguration={"strategy": "BLUE_GREEN"})
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "advancedConfiguration.alternateTargetGroupArn" in caught.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as caught:
+        ecs.create_service(cluster="c", serviceName="s", taskDefinition="t:1", desiredCount=1,
+                           loadBalancers=balancers, deploymentConfiguration={
+                               "strategy": "LINEAR", "linearConfiguration": {"stepPercent": 2.0}})
+    assert "linearConfiguration.stepPercent" in caught.value.response["Error"]["Message"]
+
+    ecs.create_service(cluster="c", serviceName="s", taskDefinition="t:1", desiredCount=2, launchType="EC2",
+                       loadBalancers=balancers, deploymentConfiguration={
+                           "strategy": "BLUE_GREEN", "bakeTimeInMinutes": 10,          # 30 s at speed 20
+                           "alarms": {"alarmNames": ["web-5xx"], "enable": True, "rollback": True}})
+    local.wait_for_service("c", "s", timeout=60)
+    configuration = ecs.describe_services(cluster="c", services=["s"])["services"][0]["deploymentConfiguration"]
+    assert configuration["strategy"] == "BLUE_GREEN" and configuration["bakeTimeInMinutes"] == 10
+    assert configuration["alarms"] == {"alarmNames": ["web-5xx"], "enable": True, "rollback": True}
+    ecs.update_service(cluster="c", service="s", taskDefinition="t:2")
+    arn = ecs.list_service_deployments(cluster="c", service="s")["serviceDeployments"][0]["serviceDeploymentArn"]
+
+    def described():
+        return ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+
+    wait_for(lambda: described().get("lifecycleStage") == "BAKE_TIME", timeout=60, message="the bake time")
+    assert described()["targetServiceRevision"]["requestedProductionTrafficWeight"] == 100.0
+    forward = elbv2.describe_listeners(ListenerArns=[listener])["Listeners"][0]["DefaultActions"][0]
+    assert {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]} == {blue: 0, green: 100}
+    assert described()["alarms"]["status"] == "MONITORING"
+    cloudwatch.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="test: 5xx from green")
+    wait_for(lambda: described()["status"] == "ROLLBACK_SUCCESSFUL", timeout=60, message="the alarm's rollback")
+    body = described()
+    assert body["alarms"] == {"status": "TRIGGERED", "alarmNames": ["web-5xx"], "triggeredAlarmNames": ["web-5xx"]}
+    assert body["deploymentCircuitBreaker"]["status"] == "DISABLED"
+    forward = elbv2.describe_listeners(ListenerArns=[listener])["Listeners"][0]["DefaultActions"][0]
+    assert {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]} == {blue: 100, green: 0}
+    with urllib.request.urlopen(local.url("lb") + "/version", timeout=5) as response:
+        assert json.loads(response.read())["version"] == "v1"
