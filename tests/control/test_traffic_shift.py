@@ -176,3 +176,25 @@ def test_does_an_alarm_without_rollback_hold_the_deployment_where_it_is():
     step(engine)
     step(engine)
     assert shift.status == "IN_PROGRESS" and shift.alarms_status == "TRIGGERED"
+
+
+def test_does_a_green_failing_elb_health_checks_trip_the_circuit_breaker_and_roll_back_to_blue():
+    engine = make_engine()
+    record = shifting_service(engine, strategy="BLUE_GREEN", circuit_breaker_enable=True,
+                              circuit_breaker_rollback=True)
+    blue, shift = update(engine, record)
+    failing = record.primary
+    step(engine)
+    for _ in range(2):                                 # green replaced twice for failed ELB health checks
+        for task in tasks_of(engine, failing):
+            if task.last_status == "RUNNING" and task.desired_status == "RUNNING":
+                engine.store.request_stop(task, events.stop_failed_elb_health_checks("lb"))
+        step(engine)
+        step(engine)
+        if shift.status != "IN_PROGRESS":
+            break
+    assert failing.failed_tasks >= 3 and shift.lifecycle_stage == "SCALE_UP"
+    assert shift.status in ("ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL")
+    assert shift.circuit_breaker_status == "TRIGGERED" and record.primary is blue
+    assert engine.desired.forward_weights[-1] == (RULE, [("tg-blue", 100), ("tg-green", 0)])
+    assert all(t.desired_status == "RUNNING" for t in tasks_of(engine, blue))

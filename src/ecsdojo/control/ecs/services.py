@@ -193,7 +193,10 @@ class ServiceReconciler:
             self._task_stopped(record, task)
 
     def _task_stopped(self, record: r.ServiceRecord, task: r.TaskRecord) -> None:
-        if task.stop_code in (events.TASK_FAILED_TO_START, events.ESSENTIAL_CONTAINER_EXITED):
+        if task.stop_code in (events.TASK_FAILED_TO_START, events.ESSENTIAL_CONTAINER_EXITED) or \
+                events.asked_by_load_balancer(events.StopReason(task.stop_code or "", task.stopped_reason or "")):
+            # the breaker's second stage counts failed health checks, the load balancer's included
+            # (developerguide/deployment-circuit-breaker.html)
             self._count_failure(record, task)
         if not task.reached_running:
             record.consecutive_start_failures += 1
