@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import urllib.error
 import urllib.request
 import sys
 from pathlib import Path
@@ -181,3 +182,52 @@ def test_a_deployment_alarm_in_alarm_rolls_a_blue_green_deployment_back(processe
     assert {g["TargetGroupArn"]: g["Weight"] for g in forward["ForwardConfig"]["TargetGroups"]} == {blue: 100, green: 0}
     with urllib.request.urlopen(local.url("lb") + "/version", timeout=5) as response:
         assert json.loads(response.read())["version"] == "v1"
+
+
+def test_a_green_that_fails_its_target_groups_health_checks_is_rolled_back_to_blue(processes):
+    """green-tg checks a path the app does not serve: green never turns healthy, production traffic never moves,
+    the load balancer's failures trip the circuit breaker, and blue serves throughout."""
+    local = processes
+    ecs, elbv2 = local.client("ecs"), local.client("elbv2")
+    ecs.create_cluster(clusterName="c")
+    for version in ("v1", "v2"):
+        ecs.register_task_definition(family="t", containerDefinitions=[{
+            **container(), "environment": [{"name": "APP_VERSION", "value": version}]}])
+    blue = local.create_load_balancer("lb", port=8080, interval_s=5, healthy_threshold=2)
+    vpc = local.client("ec2").describe_vpcs()["Vpcs"][0]["VpcId"]
+    green = elbv2.create_target_group(Name="green-tg", Protocol="HTTP", Port=8080, VpcId=vpc, HealthCheckPath="/nope",
+                                      UnhealthyThresholdCount=2)["TargetGroups"][0]["TargetGroupArn"]
+    balancer = elbv2.describe_load_balancers(Names=["lb"])["LoadBalancers"][0]["LoadBalancerArn"]
+    listener = elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"][0]["ListenerArn"]
+    ecs.create_service(cluster="c", serviceName="s", taskDefinition="t:1", desiredCount=2, launchType="EC2",
+                       loadBalancers=[{"targetGroupArn": blue, "containerName": "web", "containerPort": 8080,
+                                       "advancedConfiguration": {"alternateTargetGroupArn": green,
+                                                                 "productionListenerRule": listener}}],
+                       deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 1,
+                                                "deploymentCircuitBreaker": {"enable": True, "rollback": True}})
+    local.wait_for_service("c", "s", timeout=60)
+    local.wait_for_healthy_targets(2, load_balancer="lb", timeout=60)     # RUNNING is not yet listening
+    ecs.update_service(cluster="c", service="s", taskDefinition="t:2")
+    arn = ecs.list_service_deployments(cluster="c", service="s")["serviceDeployments"][0]["serviceDeploymentArn"]
+
+    def described():
+        return ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+
+    versions = set()
+
+    def rolled_back():
+        try:
+            with urllib.request.urlopen(local.url("lb") + "/version", timeout=5) as response:
+                versions.add(json.loads(response.read())["version"])
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"{error.code} {error.read()!r} stage={described().get('lifecycleStage')} "
+                                 f"status={described()['status']} targets={local.target_states('lb')}") from error
+        return described()["status"] == "ROLLBACK_SUCCESSFUL"
+
+    wait_for(rolled_back, timeout=120, message="the unhealthy green's rollback")
+    body = described()
+    assert versions == {"v1"}, "production traffic never reached the unhealthy green"
+    assert body["lifecycleStage"] == "SCALE_UP" and body["deploymentCircuitBreaker"]["status"] == "TRIGGERED"
+    assert body["deploymentCircuitBreaker"]["failureCount"] >= 3, body["deploymentCircuitBreaker"]
+    events = [e["message"] for e in ecs.describe_services(cluster="c", services=["s"])["services"][0]["events"]]
+    assert any("failed ELB health checks" in message for message in events), events[:5]

@@ -186,6 +186,7 @@ def roll_back(record: r.ServiceRecord, shift: r.ServiceDeploymentRecord, *, reas
     blue.status, blue.rollout_state = "PRIMARY", "IN_PROGRESS"
     blue.desired_count = green.desired_count
     desired.set_service_task_definition(record.cluster, record.name, blue.task_definition_arn)
+    shift.failure_count = green.failed_tasks       # green may be gone before the next status refresh
     shift.status = "ROLLBACK_IN_PROGRESS"
     shift.status_reason = shift.rollback_reason = reason
     shift.rollback_deployment_id = blue.id

@@ -116,6 +116,7 @@ class LocalLoadBalancer:
             healthy_threshold=healthy_threshold, unhealthy_threshold=unhealthy_threshold, matcher=matcher)
         self.name = name
         self.health_path = health_path
+        self.group_health_paths: dict[str, str] = {}     # target group -> its HealthCheckPath (weighted listeners)
         self.health_interval_s = float(health_interval_s)
         self.health_timeout_s = float(health_timeout_s)
         self.healthy_threshold = healthy_threshold
@@ -333,7 +334,7 @@ class LocalLoadBalancer:
             with self._lock:
                 if record.state == INITIAL:
                     record.reason, record.description = INITIAL_HEALTH_CHECKING, "Initial health checks in progress"
-            passed, reason, description = self._check_once(record.target.port)
+            passed, reason, description = self._check_once(record.target.port, record.target.group)
             self._record_check(record, passed, reason, description)
             with self._lock:
                 still_initial = record.state == INITIAL
@@ -349,8 +350,9 @@ class LocalLoadBalancer:
             if record.stop.wait(next_check - now):
                 return
 
-    def _check_once(self, port: int) -> tuple[bool, str | None, str | None]:
-        return probe(port, path=self.health_path, timeout_s=self.health_timeout_s, codes=self._matcher_codes)
+    def _check_once(self, port: int, group: str = "") -> tuple[bool, str | None, str | None]:
+        path = self.group_health_paths.get(group, self.health_path)      # each target group its own path
+        return probe(port, path=path, timeout_s=self.health_timeout_s, codes=self._matcher_codes)
 
     def _record_check(self, record: TargetRecord, passed: bool, reason: str | None,
                       description: str | None) -> None:

@@ -120,8 +120,9 @@ class BalancerReconciler:
                             continue
                         wanted.setdefault(group, []).append(
                             (task, container.host_ports[binding.container_port], name))
-            health = {info.target_group_arn: self.desired.target_group(info.target_group_arn)
-                      for info in listeners if info.target_group_arn}
+            health = {group: self.desired.target_group(group)
+                      for info in listeners for group, _ in (info.forward or ((info.target_group_arn, 1),))
+                      if group}
         for info in listeners:
             if info.listener_arn not in self.balancers and info.target_group_arn:
                 self._open(info, health.get(info.target_group_arn))
@@ -142,6 +143,8 @@ class BalancerReconciler:
             balancer.set_targets(targets)
             # several target groups: ALB forwards by weight (LINEAR, CANARY and BLUE_GREEN shift traffic so)
             balancer.set_weights(dict(forward) if len(forward) > 1 else None)
+            if len(forward) > 1 and hasattr(balancer, "group_health_paths"):
+                balancer.group_health_paths = {group: spec.health_path for group, spec in health.items() if spec}
             for target_id, state in balancer.target_health().items():
                 if state == "unhealthy":
                     self._replace_unhealthy(info, target_id)
