@@ -198,3 +198,10 @@ def test_does_a_green_failing_elb_health_checks_trip_the_circuit_breaker_and_rol
     assert shift.circuit_breaker_status == "TRIGGERED" and record.primary is blue
     assert engine.desired.forward_weights[-1] == (RULE, [("tg-blue", 100), ("tg-green", 0)])
     assert all(t.desired_status == "RUNNING" for t in tasks_of(engine, blue))
+
+
+def test_are_traffic_percents_written_as_alb_weights_0_to_999():
+    from ecsdojo.control.ecs.traffic import weights_for
+
+    assert [weights_for(p) for p in (0, 10, 100)] == [(100, 0), (90, 10), (0, 100)]
+    assert weights_for(2.5) == (39, 1) and weights_for(97.5) == (1, 39) and weights_for(0.1) == (999, 1) and weights_for(5.5) == (189, 11)

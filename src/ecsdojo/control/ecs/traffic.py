@@ -12,8 +12,11 @@ still running, so a rollback is instant) → CLEAN_UP (blue's tasks stop) → SU
 
 Green's tasks register in the target group blue does not use (the service's target group or
 advancedConfiguration.alternateTargetGroupArn; the two swap roles from one deployment to the next). Failure
-detectors, each separate: the circuit breaker (green tasks failing, as in a rolling update) and the deployment's
-CloudWatch alarms (`deploymentConfiguration.alarms`, an alarm in ALARM). Either, with rollback on, or
+detectors, each separate (developerguide/deployment-failure-detection.html: "Both methods only support rolling
+update deployment and blue/green deployment types ... either can trigger deployment failure"): the circuit breaker
+(green tasks failing to start, exiting or failing health checks, the load balancer's included) and the
+deployment's CloudWatch alarms (`deploymentConfiguration.alarms`, an alarm in ALARM). We apply both to LINEAR and
+CANARY too, which AWS builds on blue/green (our reading). Either, with rollback on, or
 StopServiceDeployment, puts production (and test) traffic back on blue, makes blue PRIMARY again and stops green.
 
 Not run here (labelled): lifecycle hooks (Lambda functions are not emulated; their stages are shown, no hook
@@ -68,7 +71,7 @@ def blue_of(record: r.ServiceRecord) -> r.Deployment | None:
 
 def weights_for(green_percent: float) -> tuple[int, int]:
     """(blue, green) listener weights (ALB weights are integers 0-999) for a green share in percent: whole
-    percents as they are (90/10), tenths as per-mille reduced (97.5% → 39/1)."""
+    percents as they are (90/10), tenths as per-mille reduced (green 2.5% → 39/1)."""
     green = round(green_percent * 10)
     if green % 10 == 0:
         return 100 - green // 10, green // 10
