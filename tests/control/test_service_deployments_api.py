@@ -99,6 +99,11 @@ def test_a_rolling_update_is_listed_described_and_rolled_back_by_stop_service_de
     rest = ecs.list_service_deployments(cluster="c", service="s", maxResults=1, nextToken=page["nextToken"])
     assert rest["serviceDeployments"][0]["serviceDeploymentArn"] == first["serviceDeploymentArn"]
 
+    ecs.delete_service(cluster="c", service="s", force=True)      # deleting a service deletes its deployments
+    assert ecs.list_service_deployments(cluster="c", service="s")["serviceDeployments"] == []
+    gone = ecs.describe_service_deployments(serviceDeploymentArns=[first["serviceDeploymentArn"]])
+    assert gone["failures"] == [{"arn": first["serviceDeploymentArn"], "reason": "MISSING"}]
+
 
 def test_unknown_services_and_deployments_get_the_aws_errors(ecs):
     with pytest.raises(ClientError) as caught:

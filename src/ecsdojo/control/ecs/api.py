@@ -239,7 +239,11 @@ class EcsApi:
     def delete_service(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
         result = original()
         cluster = self.desired.cluster(params.get("cluster"))
-        self.store.queue.add(service_key(cluster.name, params.get("service", "").rsplit("/", 1)[-1]))
+        name = params.get("service", "").rsplit("/", 1)[-1]
+        record = self.store.service(cluster.name, name)
+        if record is not None:      # "When you delete a service, Amazon ECS deletes the corresponding service
+            record.service_deployments.clear()      # deployments" (developerguide/service-deployment.html)
+        self.store.queue.add(service_key(cluster.name, name))
         return result
 
     def _service_changed(self, cluster: str, name: str) -> None:
