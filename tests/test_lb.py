@@ -538,3 +538,27 @@ def test_does_a_get_find_the_one_live_target_when_the_others_died_at_once(make_t
     assert balancer.target_health() == {"first": "unhealthy", "second": "unhealthy", "survivor": "healthy"}
     survivor.die()
     assert get(balancer, "/")[0] == 502 and balancer.failed_requests == 1
+
+
+# ------------------------------------------------------------------------------- weighted target groups
+
+
+def test_do_listener_weights_split_requests_exactly_between_two_target_groups(make_task, make_balancer):
+    """A forward action to two target groups (LINEAR/CANARY steps): 90/10 is 9 of every 10 requests."""
+    blue, green = make_task("blue-1"), make_task("green-1")
+    balancer = make_balancer(**FAST)
+    balancer.set_targets([Target("blue-1", blue.target.port, "tg-blue"), Target("green-1", green.target.port, "tg-green")])
+    assert balancer.wait_healthy(2, timeout=10)
+    balancer.set_weights({"tg-blue": 90, "tg-green": 10})
+    assert served_by(balancer, 20) == {"blue-1": 18, "green-1": 2}
+    balancer.set_weights({"tg-blue": 0, "tg-green": 100})
+    assert served_by(balancer, 5) == {"green-1": 5}
+    assert balancer.group_request_counts() == {"tg-blue": 18, "tg-green": 7}
+    balancer.set_weights({"tg-blue": 1, "tg-green": 1})
+    assert served_by(balancer, 4) == {"blue-1": 2, "green-1": 2}
+
+
+def test_does_a_weight_out_of_range_name_the_load_balancer_and_group(make_balancer):
+    balancer = make_balancer(**FAST)
+    with pytest.raises(ValueError, match="test-lb.*tg-green"):
+        balancer.set_weights({"tg-blue": 1, "tg-green": 1000})

@@ -76,6 +76,8 @@ class FakeDesiredState:
         self.registered: list[tuple[str, list[tuple[str, int]]]] = []
         self.requests: dict[tuple[str, str], dict[str, Any]] = {}   # what another route asked for (discovery)
         self.extra_clusters: set[str] = set()
+        self.forward_weights: list[tuple[str, list[tuple[str, int]]]] = []     # (listener or rule, weights) written
+        self.alarm_states: dict[str, str] = {}
         self._numbers = itertools.count(1)
 
     # definitions and services
@@ -135,6 +137,12 @@ class FakeDesiredState:
         return self.groups.get(arn)
 
     # the writer
+    def set_forward_weights(self, listener_or_rule_arn: str, weights: list[tuple[str, int]]) -> None:
+        self.forward_weights.append((listener_or_rule_arn, list(weights)))
+
+    def alarm_state(self, name: str) -> str | None:
+        return self.alarm_states.get(name)
+
     def set_service_task_definition(self, cluster: str, name: str, arn: str) -> None:
         self.services[(cluster, name)] = replace(self.services[(cluster, name)], task_definition_arn=arn)
 
@@ -245,6 +253,9 @@ class FakeBalancer:
 
     def target_health(self) -> dict[str, str]:
         return dict(self.health)
+
+    def set_weights(self, weights: dict[str, int] | None) -> None:
+        self.weights = dict(weights or {})
 
     def request_counts(self) -> dict[str, int]:
         return {}

@@ -28,6 +28,8 @@ __all__ = [
     "task_list", "service_started_tasks", "service_stopped_tasks", "service_task_failed_health_checks",
     "service_task_failed_elb_health_checks", "service_unable_to_place", "service_unable_to_start_consistently",
     "service_steady_state", "service_deployment_completed", "service_deployment_failed", "service_rolling_back",
+    "service_deployment_superseded_reason", "USER_ROLLBACK_REASON", "user_rollback_deployment_reason",
+    "alarms_rollback_reason",
     "service_registered_targets", "service_deregistered_targets", "CIRCUIT_BREAKER_FAILED_REASON",
     "circuit_breaker_rollback_reason", "deployment_completed_reason", "run_task_failure_reason",
 ]
@@ -222,6 +224,23 @@ def circuit_breaker_rollback_reason(previous_deployment_id: str) -> str:
 
 def deployment_completed_reason(deployment_id: str) -> str:
     return f"ECS deployment {deployment_id} completed."
+
+
+# ---- service deployments' statusReason (ListServiceDeployments / DescribeServiceDeployments) ----------------------
+# Our wording: AWS documents the statuses (developerguide/service-deployment.html), not these sentences.
+def service_deployment_superseded_reason(newer_id: str) -> str:
+    return f"Stopped: a newer service deployment {newer_id} started."
+
+
+def alarms_rollback_reason(alarm_names: list[str]) -> str:
+    return f"CloudWatch alarm(s) in ALARM during the deployment: {', '.join(alarm_names)}."
+
+
+USER_ROLLBACK_REASON = "Service deployment stopped by the user (StopServiceDeployment ROLLBACK)."
+
+
+def user_rollback_deployment_reason(previous_deployment_id: str) -> str:
+    return f"StopServiceDeployment: rolling back to deploymentId {previous_deployment_id}."
 
 
 # ---- RunTask failures ---------------------------------------------------------------------------------------------

@@ -103,6 +103,9 @@ class Deployment:
     updated_at: datetime | None = None
     launch_type: str | None = None
     network_configuration: dict | None = None
+    revision_id: str | None = None             # its service revision (a rollback reuses the one it returns to)
+    target_group_arn: str | None = None        # blue/green: the target group its tasks register in (None: the
+                                               # service's loadBalancers[].targetGroupArn)
 
     def as_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -130,6 +133,52 @@ class ServiceSettings:
     placement_strategy: list[dict] = field(default_factory=list)
     placement_constraints: list[dict] = field(default_factory=list)
     enable_execute_command: bool = False     # given to the tasks it launches from then on (as ECS does)
+    # deploymentConfiguration.strategy and what BLUE_GREEN / LINEAR / CANARY use (control/ecs/traffic.py)
+    strategy: str = "ROLLING"
+    bake_time_min: float = 0.0
+    linear_step_percent: float = 10.0          # API defaults (botocore's model documentation)
+    linear_step_bake_min: float = 6.0
+    canary_percent: float = 5.0
+    canary_bake_min: float = 10.0
+    alarm_names: list[str] = field(default_factory=list)
+    alarms_enable: bool = False
+    alarms_rollback: bool = False
+    lifecycle_hooks: list[dict] = field(default_factory=list)
+    alternate_target_group: str | None = None  # loadBalancers[0].advancedConfiguration
+    production_listener_rule: str | None = None
+    test_listener_rule: str | None = None
+
+
+@dataclass
+class ServiceDeploymentRecord:
+    """One service deployment (ListServiceDeployments / DescribeServiceDeployments): the move from the source
+    service revisions to a target one, kept after describe_services has forgotten its deployment."""
+    id: str
+    deployment_id: str                          # the Deployment (describe_services' ecs-svc/…) it deploys
+    target_revision_id: str
+    source_revision_ids: list[str] = field(default_factory=list)
+    status: str = "PENDING"                     # ServiceDeploymentStatus
+    status_reason: str = ""
+    lifecycle_stage: str | None = None          # set by the strategies that have stages (not ROLLING)
+    stage_since: float = 0.0                    # monotonic time the stage began
+    production_weight: float = 0.0              # percent of production traffic sent to the target revision
+    test_weight: float = 0.0
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    stopped_at: datetime | None = None
+    updated_at: datetime | None = None
+    deployment_configuration: dict[str, Any] = field(default_factory=dict)
+    rollback_deployment_id: str | None = None
+    rollback_reason: str = ""
+    rollback_started_at: datetime | None = None
+    rollback_revision_id: str | None = None
+    circuit_breaker_status: str = "DISABLED"
+    failure_count: int = 0                      # the target deployment's failed tasks (it may be pruned since)
+    failure_threshold: int = 3
+    alarm_names: list[str] = field(default_factory=list)
+    triggered_alarms: list[str] = field(default_factory=list)
+    alarms_status: str = "DISABLED"
 
 
 @dataclass
@@ -148,6 +197,7 @@ class ServiceRecord:
     counted_stops: set[str] = field(default_factory=set)    # stopped tasks the scheduler has taken into account
     adopted_generation: int = 0        # the CloudFormation settings last taken (control/ecs/discovery.py)
     adopted_identity: str = ""         # the moto service object this record follows (control/ecs/discovery.py)
+    service_deployments: list[ServiceDeploymentRecord] = field(default_factory=list)   # newest first
 
     @property
     def primary(self) -> Deployment | None:

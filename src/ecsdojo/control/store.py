@@ -59,6 +59,9 @@ class ObservedState:
         self.lock = lock if lock is not None else threading.RLock()
         self.tasks: dict[str, r.TaskRecord] = {}
         self.services: dict[tuple[str, str], r.ServiceRecord] = {}
+        # task id -> its target's state in the local load balancer ("healthy", "unhealthy", ...), written by the
+        # balancers (elb/reconciler.py), read by traffic-shifting deployments (ecs/traffic.py)
+        self.target_health: dict[str, str] = {}
         self.instances: dict[str, dict[str, r.InstanceRecord]] = {}   # cluster -> arn -> instance
         self._by_service: dict[tuple[str, str], list[str]] = {}
         self._by_id: dict[str, str] = {}

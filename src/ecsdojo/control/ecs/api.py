@@ -22,7 +22,9 @@ from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
 from ecsdojo.control.ecs import exec as ecs_exec
+from ecsdojo.control.ecs import deployments
 from ecsdojo.control.ecs import validation as check
+from ecsdojo.control.ecs.deployments_api import ServiceDeploymentsApi
 from ecsdojo.control.ecs.status import write_service_status
 from ecsdojo.control.launcher import Launcher
 from ecsdojo.control.moto.ecs import MotoAdapter
@@ -52,13 +54,18 @@ class EcsApi:
         self.desired = desired
         self.clock = clock
         self.add_instances = add_instances
+        self.service_deployments = ServiceDeploymentsApi(store=store, desired=desired, clock=clock)
 
     def handlers(self) -> dict[str, Handler]:
         return {"create_cluster": self.create_cluster, "register_task_definition": self.register_task_definition,
                 "run_task": self.run_task, "stop_task": self.stop_task, "list_tasks": self.list_tasks,
                 "create_service": self.create_service, "update_service": self.update_service,
                 "delete_service": self.delete_service, "describe_services": self.describe_services,
-                "delete_cluster": self.delete_cluster, "execute_command": self.execute_command}
+                "delete_cluster": self.delete_cluster, "execute_command": self.execute_command,
+
+                "list_service_deployments": self.service_deployments.list_service_deployments,
+                "describe_service_deployments": self.service_deployments.describe_service_deployments,
+                "stop_service_deployment": self.service_deployments.stop_service_deployment}
 
     # ---- clusters and task definitions ----------------------------------------------------------------
     def create_cluster(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
@@ -190,6 +197,7 @@ class EcsApi:
         check.check_task_definition_active(definition.status, operation="CreateService")
         check.check_desired_count(params)
         check.check_deployment_configuration(params)
+        check.check_strategy(params)
         check.check_tags(params)
         existing = self.desired.service(cluster.name, params.get("serviceName") or "")
         if existing is not None and existing.status != "INACTIVE":
@@ -212,6 +220,7 @@ class EcsApi:
             updated_at=self.clock.now(), launch_type=launch_type,
             network_configuration=params.get("networkConfiguration")))
         self.store.add_service(record)
+        deployments.open_service_deployment(record, record.deployments[0], clock=self.clock)
         self._service_changed(cluster.name, spec.name)
         return result
 
@@ -226,6 +235,8 @@ class EcsApi:
         if record is not None:
             check.check_deployment_configuration(params, current_minimum=record.settings.minimum_healthy_percent,
                                                  current_maximum=record.settings.maximum_percent)
+            check.check_strategy(params, current_strategy=record.settings.strategy,
+                                 has_advanced_configuration=bool(record.settings.alternate_target_group))
         else:
             check.check_deployment_configuration(params)
         new_definition = None
@@ -254,6 +265,7 @@ class EcsApi:
                 desired_count=spec.desired_count if spec else primary.desired_count, created_at=self.clock.now(),
                 updated_at=self.clock.now(), launch_type=primary.launch_type,
                 network_configuration=params.get("networkConfiguration") or primary.network_configuration))
+            deployments.open_service_deployment(record, record.deployments[0], clock=self.clock)
             if changed_definition:          # a new revision resets the launch throttle
                 record.consecutive_start_failures = 0
                 record.throttle_level = 0
@@ -268,7 +280,11 @@ class EcsApi:
     def delete_service(self, raw: dict, params: dict, original: Callable[[], Any]) -> Any:
         result = original()
         cluster = self.desired.cluster(params.get("cluster"))
-        self.store.queue.add(service_key(cluster.name, params.get("service", "").rsplit("/", 1)[-1]))
+        name = params.get("service", "").rsplit("/", 1)[-1]
+        record = self.store.service(cluster.name, name)
+        if record is not None:      # "When you delete a service, Amazon ECS deletes the corresponding service
+            record.service_deployments.clear()      # deployments" (developerguide/service-deployment.html)
+        self.store.queue.add(service_key(cluster.name, name))
         return result
 
     def _service_changed(self, cluster: str, name: str) -> None:
@@ -320,3 +336,36 @@ def apply_settings(settings: r.ServiceSettings, params: dict[str, Any]) -> None:
         settings.enable_execute_command = bool(params["enableExecuteCommand"])
     if "placementConstraints" in params:
         settings.placement_constraints = list(params["placementConstraints"] or [])
+    _apply_strategy(settings, params)
+
+
+def _apply_strategy(settings: r.ServiceSettings, params: dict[str, Any]) -> None:
+    """deploymentConfiguration.strategy and the settings BLUE_GREEN, LINEAR and CANARY run by (control/ecs/traffic)."""
+    configuration = params.get("deploymentConfiguration") or {}
+    if configuration.get("strategy"):
+        settings.strategy = configuration["strategy"]
+    if configuration.get("bakeTimeInMinutes") is not None:
+        settings.bake_time_min = float(configuration["bakeTimeInMinutes"])
+    linear = configuration.get("linearConfiguration") or {}
+    if linear.get("stepPercent") is not None:
+        settings.linear_step_percent = float(linear["stepPercent"])
+    if linear.get("stepBakeTimeInMinutes") is not None:
+        settings.linear_step_bake_min = float(linear["stepBakeTimeInMinutes"])
+    canary = configuration.get("canaryConfiguration") or {}
+    if canary.get("canaryPercent") is not None:
+        settings.canary_percent = float(canary["canaryPercent"])
+    if canary.get("canaryBakeTimeInMinutes") is not None:
+        settings.canary_bake_min = float(canary["canaryBakeTimeInMinutes"])
+    alarms = configuration.get("alarms")
+    if alarms:
+        settings.alarm_names = list(alarms.get("alarmNames") or [])
+        settings.alarms_enable = bool(alarms.get("enable"))
+        settings.alarms_rollback = bool(alarms.get("rollback"))
+    if "lifecycleHooks" in configuration:
+        settings.lifecycle_hooks = list(configuration.get("lifecycleHooks") or [])
+    balancers = params.get("loadBalancers")
+    if balancers:
+        advanced = balancers[0].get("advancedConfiguration") or {}
+        settings.alternate_target_group = advanced.get("alternateTargetGroupArn")
+        settings.production_listener_rule = advanced.get("productionListenerRule")
+        settings.test_listener_rule = advanced.get("testListenerRule")

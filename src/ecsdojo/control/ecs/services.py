@@ -26,10 +26,12 @@ from typing import Protocol
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
+from ecsdojo.control.ecs import deployments, traffic
+from ecsdojo.control.ecs.deployments import circuit_breaker_threshold
 from ecsdojo.control.ecs.status import ServiceStatusWriter, write_service_status
 from ecsdojo.control.launcher import Launcher
 from ecsdojo.control.moto.views import TaskDefinitionView
-from ecsdojo.control.store import ObservedState, new_deployment_id, service_key
+from ecsdojo.control.store import ObservedState, service_key
 
 __all__ = ["ServiceReconciler", "ServiceReader", "circuit_breaker_threshold", "deployment_bounds",
            "THROTTLE_AFTER_FAILURES", "THROTTLE_BASE_S", "THROTTLE_MAX_S", "PLACEMENT_EVENT_EVERY_S"]
@@ -43,7 +45,11 @@ PLACEMENT_EVENT_EVERY_S = 60  # ECS seconds between repeated placement-failure e
 WATCH_WALL_S = 0.5
 
 
-class ServiceReader(ServiceStatusWriter, Protocol):
+def _service_group(spec) -> str:
+    return spec.load_balancers[0].target_group_arn if spec is not None and spec.load_balancers else ""
+
+
+class ServiceReader(ServiceStatusWriter, traffic.TrafficWriter, Protocol):
     """What the service reconciler needs of control/moto/ (a fake in unit tests)."""
 
     def task_definition(self, name_or_arn: str) -> TaskDefinitionView: ...
@@ -53,11 +59,6 @@ class ServiceReader(ServiceStatusWriter, Protocol):
 
 class DelayedKeys(Protocol):
     def add_after(self, key: Hashable, delay_s: float) -> None: ...
-
-
-def circuit_breaker_threshold(desired_count: int) -> int:
-    """Failed tasks that trip the breaker: 0.5 × desiredCount, at least 3 and at most 200."""
-    return min(200, max(3, math.ceil(0.5 * desired_count)))
 
 
 def deployment_bounds(desired: int, minimum_healthy_percent: int, maximum_percent: int) -> tuple[int, int]:
@@ -132,13 +133,16 @@ class ServiceReconciler:
             stoppable = max(0, healthy_primary + len(old_running) - minimum_healthy)
             if len(primary_tasks) >= desired:
                 stoppable = len(old_running) if healthy_primary >= desired else stoppable
+            shift = traffic.shift_of(record)         # BLUE_GREEN / LINEAR / CANARY: blue stays until CLEAN_UP
+            if shift is not None:
+                stoppable = len(old_running) if shift.lifecycle_stage == "CLEAN_UP" else 0
             for task in old_not_running + old_running[:stoppable]:
                 to_stop.append((task, events.stop_for_scaling(task.deployment_id)))
             remaining_old = len(old_running) - min(stoppable, len(old_running))
 
             # 4. start what the primary deployment lacks, within maximumPercent and the throttle
             room = desired - len(primary_tasks)
-            if remaining_old:
+            if remaining_old and shift is None:
                 room = min(room, maximum_total - len(primary_tasks) - remaining_old)
             throttled = now_mono < record.throttled_until
             if room > 0 and not throttled:
@@ -147,6 +151,9 @@ class ServiceReconciler:
                 self.queue.add_after(service_key(cluster, name), record.throttled_until - now_mono + 0.01)
 
             self._stop_tasks(record, to_stop)
+            if shift is not None:
+                traffic.advance(record, shift, green_tasks=primary_tasks, service_group=_service_group(spec),
+                                desired=self.desired, store=store, clock=clock)
             write_service_status(store=store, desired=self.desired, clock=clock, cluster=cluster, name=name)
             primary = record.primary
             if watch or (primary is not None and primary.rollout_state == "IN_PROGRESS"):
@@ -187,7 +194,10 @@ class ServiceReconciler:
             self._task_stopped(record, task)
 
     def _task_stopped(self, record: r.ServiceRecord, task: r.TaskRecord) -> None:
-        if task.stop_code in (events.TASK_FAILED_TO_START, events.ESSENTIAL_CONTAINER_EXITED):
+        if task.stop_code in (events.TASK_FAILED_TO_START, events.ESSENTIAL_CONTAINER_EXITED) or \
+                events.asked_by_load_balancer(events.StopReason(task.stop_code or "", task.stopped_reason or "")):
+            # the breaker's second stage counts failed health checks, the load balancer's included
+            # (developerguide/deployment-circuit-breaker.html)
             self._count_failure(record, task)
         if not task.reached_running:
             record.consecutive_start_failures += 1
@@ -220,16 +230,18 @@ class ServiceReconciler:
         self.store.add_event(record, events.service_deployment_failed(record.name, primary.id))
         if not settings.circuit_breaker_rollback:
             return
-        previous = next((d for d in record.deployments if d.rollout_state == "COMPLETED" and d is not primary), None)
+        shift = traffic.shift_of(record)
+        if shift is not None:
+            spec = self.desired.service(record.cluster, record.name)
+            traffic.roll_back(record, shift, reason=events.CIRCUIT_BREAKER_FAILED_REASON, desired=self.desired,
+                              store=self.store, clock=self.clock, service_group=_service_group(spec),
+                              trigger="circuit_breaker")
+            return
+        previous = deployments.previous_completed(record, primary)
         if previous is None:
             return
-        rollback = r.Deployment(id=new_deployment_id(), task_definition_arn=previous.task_definition_arn,
-                                desired_count=primary.desired_count, created_at=self.clock.now(),
-                                updated_at=self.clock.now(), launch_type=primary.launch_type,
-                                network_configuration=primary.network_configuration,
-                                rollout_state_reason=events.circuit_breaker_rollback_reason(previous.id))
-        primary.status = "ACTIVE"
-        previous.status = "INACTIVE"
-        record.deployments.insert(0, rollback)
+        deployments.roll_back(record, primary, reason=events.CIRCUIT_BREAKER_FAILED_REASON,
+                              deployment_reason=events.circuit_breaker_rollback_reason(previous.id),
+                              clock=self.clock, trigger="circuit_breaker")
         self.desired.set_service_task_definition(record.cluster, record.name, previous.task_definition_arn)
         self.store.add_event(record, events.service_rolling_back(record.name, previous.id))

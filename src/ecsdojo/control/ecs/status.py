@@ -17,6 +17,7 @@ from typing import Protocol
 from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.clock import Clock
+from ecsdojo.control.ecs import deployments
 from ecsdojo.control.moto.views import ServiceSpec
 from ecsdojo.control.store import ObservedState
 
@@ -92,5 +93,6 @@ def write_service_status(*, store: ObservedState, desired: ServiceStatusWriter, 
     if steady and not record.steady:
         store.add_event(record, events.service_steady_state(name))
     record.steady = steady
+    deployments.refresh(record, clock=clock)
     del record.events[MAX_EVENTS:]
     desired.write_service(record, running=running, pending=pending)

@@ -162,3 +162,51 @@ def check_task_definition_active(status: str, *, operation: str) -> None:
     if operation == "RunTask":
         raise InvalidParameterError("TaskDefinition is inactive")
     raise ClientError("TaskDefinition is inactive")
+
+
+STRATEGIES = ("ROLLING", "BLUE_GREEN", "LINEAR", "CANARY")
+
+
+def check_strategy(params: Mapping[str, Any], *, current_strategy: str = "ROLLING",
+                   has_advanced_configuration: bool = False) -> None:
+    """deploymentConfiguration.strategy and its settings, within the ranges botocore's model documents:
+    LinearConfiguration.stepPercent "multiples of 0.1 from 3.0 to 100.0", CanaryConfiguration.canaryPercent "from
+    0.1 to 100.0", bake times "0 to 1440 minutes". A traffic-shifting strategy needs a load balancer with
+    advancedConfiguration (alternateTargetGroupArn, productionListenerRule), which it shifts traffic through.
+    Wording ours (not verified against AWS); each message names the field."""
+    configuration = params.get("deploymentConfiguration") or {}
+    strategy = configuration.get("strategy") or current_strategy
+    if strategy not in STRATEGIES:
+        raise InvalidParameterError(f"deploymentConfiguration.strategy {strategy!r} is not one of "
+                                    f"{', '.join(STRATEGIES)}.")
+
+    def minutes(value: Any, field: str) -> None:
+        if value is not None and (not _is_int(value) or not 0 <= value <= 1440):
+            raise InvalidParameterError(f"{field} must be an integer from 0 to 1440 minutes.")
+
+    def percent(value: Any, field: str, low: float) -> None:
+        if value is None:
+            return
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= 100 or \
+                abs(round(value * 10) - value * 10) > 1e-6:
+            raise InvalidParameterError(f"{field} must be a multiple of 0.1 from {low} to 100.0.")
+
+    minutes(configuration.get("bakeTimeInMinutes"), "deploymentConfiguration.bakeTimeInMinutes")
+    linear = configuration.get("linearConfiguration") or {}
+    percent(linear.get("stepPercent"), "linearConfiguration.stepPercent", 3.0)
+    minutes(linear.get("stepBakeTimeInMinutes"), "linearConfiguration.stepBakeTimeInMinutes")
+    canary = configuration.get("canaryConfiguration") or {}
+    percent(canary.get("canaryPercent"), "canaryConfiguration.canaryPercent", 0.1)
+    minutes(canary.get("canaryBakeTimeInMinutes"), "canaryConfiguration.canaryBakeTimeInMinutes")
+    if strategy == "ROLLING":
+        return
+    balancers = params.get("loadBalancers")
+    if balancers is None:
+        if has_advanced_configuration:
+            return
+        balancers = []
+    advanced = (balancers[0].get("advancedConfiguration") or {}) if balancers else {}
+    for field in ("alternateTargetGroupArn", "productionListenerRule"):
+        if not advanced.get(field):
+            raise InvalidParameterError(
+                f"deploymentConfiguration.strategy {strategy} needs loadBalancers[0].advancedConfiguration.{field}.")

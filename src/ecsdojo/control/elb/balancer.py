@@ -80,6 +80,7 @@ from ecsdojo.control.elb.targets import (
     parse_matcher,
     quick_ack,
 )
+from ecsdojo.control.elb.weights import MAX_WEIGHT, WeightedGroups
 
 __all__ = ["LocalLoadBalancer", "InvalidHealthCheckSettingError", "Target", "TargetHealth", "parse_matcher"]
 
@@ -115,6 +116,7 @@ class LocalLoadBalancer:
             healthy_threshold=healthy_threshold, unhealthy_threshold=unhealthy_threshold, matcher=matcher)
         self.name = name
         self.health_path = health_path
+        self.group_health_paths: dict[str, str] = {}     # target group -> its HealthCheckPath (weighted listeners)
         self.health_interval_s = float(health_interval_s)
         self.health_timeout_s = float(health_timeout_s)
         self.healthy_threshold = healthy_threshold
@@ -136,6 +138,7 @@ class LocalLoadBalancer:
         self._healthy: list[TargetRecord] = []
         self._registered: list[TargetRecord] = []
         self._next = 0
+        self._groups = WeightedGroups()                  # target group weights (empty: one group)
         self._counts: dict[str, int] = {}
         self._total = 0
         self._failed = 0
@@ -262,6 +265,25 @@ class LocalLoadBalancer:
                 self._start_health_checks(record)
         self._fire_events()
 
+    def set_weights(self, weights: dict[str, int] | None) -> None:
+        """Forward to several target groups (`Target.group`) by weight (control/elb/weights.py); weight 0 sends
+        a group nothing; None or {} turns weights off."""
+        for group, weight in (weights or {}).items():
+            if not isinstance(weight, int) or not 0 <= weight <= MAX_WEIGHT:
+                raise InvalidHealthCheckSettingError(self.name, f"weight of {group}", weight, f"0 to {MAX_WEIGHT}")
+        with self._lock:
+            self._groups.set(weights)
+
+    @property
+    def weights(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._groups.weights)
+
+    def group_request_counts(self) -> dict[str, int]:
+        """Responses per target group (while weights are set)."""
+        with self._lock:
+            return dict(self._groups.counts)
+
     def _rebuild_rotation(self) -> None:
         """Recompute the routing lists (lock held)."""
         self._registered = list(self._targets.values())
@@ -325,7 +347,7 @@ class LocalLoadBalancer:
             with self._lock:
                 if record.state == INITIAL:
                     record.reason, record.description = INITIAL_HEALTH_CHECKING, "Initial health checks in progress"
-            passed, reason, description = self._check_once(record.target.port)
+            passed, reason, description = self._check_once(record.target.port, record.target.group)
             self._record_check(record, passed, reason, description)
             with self._lock:
                 still_initial = record.state == INITIAL
@@ -341,8 +363,9 @@ class LocalLoadBalancer:
             if record.stop.wait(next_check - now):
                 return
 
-    def _check_once(self, port: int) -> tuple[bool, str | None, str | None]:
-        return probe(port, path=self.health_path, timeout_s=self.health_timeout_s, codes=self._matcher_codes)
+    def _check_once(self, port: int, group: str = "") -> tuple[bool, str | None, str | None]:
+        path = self.group_health_paths.get(group, self.health_path)      # each target group its own path
+        return probe(port, path=path, timeout_s=self.health_timeout_s, codes=self._matcher_codes)
 
     def _record_check(self, record: TargetRecord, passed: bool, reason: str | None,
                       description: str | None) -> None:
@@ -396,7 +419,16 @@ class LocalLoadBalancer:
         """The next target round robin (healthy ones, or all registered when none is healthy), not in `exclude`."""
         with self._lock:
             excluded = {id(record) for record in exclude}
-            pool = [record for record in self._healthy or self._registered if id(record) not in excluded]
+            if self._groups:           # per group: its healthy targets, or all its registered ones
+                healthy_groups = {record.target.group for record in self._healthy}
+                by_group: dict[str, list[TargetRecord]] = {}
+                for record in self._registered:
+                    if id(record) not in excluded and (record.state == HEALTHY
+                                                       or record.target.group not in healthy_groups):
+                        by_group.setdefault(record.target.group, []).append(record)
+                pool = self._groups.pick(by_group)
+            else:
+                pool = [record for record in self._healthy or self._registered if id(record) not in excluded]
             if not pool:
                 return None
             record = pool[self._next % len(pool)]
@@ -409,6 +441,8 @@ class LocalLoadBalancer:
             record.inflight -= 1
             if answered:
                 self._counts[record.target.id] = self._counts.get(record.target.id, 0) + 1
+                if self._groups:
+                    self._groups.answered(record.target.group)
             finished = self._draining.request_ended(record)
         if finished:
             record.close_idle()

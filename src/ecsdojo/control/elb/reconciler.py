@@ -106,33 +106,48 @@ class BalancerReconciler:
                 spec = self.desired.service(cluster, name)
                 if spec is None:
                     continue
-                for binding in spec.load_balancers:
+                record = store.service(cluster, name)
+                groups = {d.id: d.target_group_arn for d in record.deployments} if record else {}
+                for index, binding in enumerate(spec.load_balancers):
                     for task in store.tasks_of_service(cluster, name):
                         if task.last_status != "RUNNING":
                             continue
+                        # blue/green: a deployment's tasks go to the target group it was given (first binding)
+                        group = (groups.get(task.deployment_id or "") if index == 0 else None) or \
+                            binding.target_group_arn
                         container = next((c for c in task.containers if c.name == binding.container_name), None)
                         if container is None or binding.container_port not in container.host_ports:
                             continue
-                        wanted.setdefault(binding.target_group_arn, []).append(
+                        wanted.setdefault(group, []).append(
                             (task, container.host_ports[binding.container_port], name))
-            groups = {info.target_group_arn: self.desired.target_group(info.target_group_arn)
-                      for info in listeners if info.target_group_arn}
+            health = {group: self.desired.target_group(group)
+                      for info in listeners for group, _ in (info.forward or ((info.target_group_arn, 1),))
+                      if group}
         for info in listeners:
             if info.listener_arn not in self.balancers and info.target_group_arn:
-                self._open(info, groups.get(info.target_group_arn))
+                self._open(info, health.get(info.target_group_arn))
         current = {info.listener_arn for info in listeners}
         for arn in list(self.balancers):
             if arn not in current:
                 self.balancers.pop(arn).stop()
                 self.listener_info.pop(arn, None)
+        by_arn = {info.listener_arn: info for info in listeners}
         for arn, balancer in self.balancers.items():
-            info = self.listener_info[arn]
-            group = groups.get(info.target_group_arn)
+            info = by_arn.get(arn, self.listener_info[arn])
+            self.listener_info[arn] = info
+            group = health.get(info.target_group_arn)
             if group is not None:           # ModifyTargetGroup: a new health-check path or matcher applies now
                 self._modify_health_check(balancer, group)
-            targets = wanted.get(info.target_group_arn, [])
-            balancer.set_targets([Target(task.id, port) for task, port, _ in targets])
-            self._announce(info.target_group_arn, targets)
+            forward = info.forward or (((info.target_group_arn, 1),) if info.target_group_arn else ())
+            targets: list[Target] = []
+            for group, _ in forward:
+                targets += [Target(task.id, port, group) for task, port, _ in wanted.get(group, [])]
+                self._announce(group, wanted.get(group, []))
+            balancer.set_targets(targets)
+            # several target groups: ALB forwards by weight (LINEAR, CANARY and BLUE_GREEN shift traffic so)
+            balancer.set_weights(dict(forward) if len(forward) > 1 else None)
+            if len(forward) > 1 and hasattr(balancer, "group_health_paths"):
+                balancer.group_health_paths = {group: spec.health_path for group, spec in health.items() if spec}
             for target_id, state in balancer.target_health().items():
                 if state == "unhealthy":
                     self._replace_unhealthy(info, target_id)
@@ -188,6 +203,7 @@ class BalancerReconciler:
                     store.add_event(record, events.service_deregistered_targets(task.service, 1, group))
 
     def _on_change(self, target_id: str, old: str, new: str) -> None:
+        self.store.target_health[target_id] = new       # one dict store: atomic, no lock taken on this thread
         if new == "unhealthy":
             self.queue.add(BALANCERS_KEY)
 

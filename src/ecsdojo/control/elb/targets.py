@@ -54,9 +54,11 @@ class InvalidHealthCheckSettingError(ValueError):
 
 @dataclass(frozen=True)
 class Target:
-    """One registered target: an id (the control plane uses the task id) and a port on 127.0.0.1."""
+    """One registered target: an id (the control plane uses the task id) and a port on 127.0.0.1; `group` is
+    its target group where a listener forwards to several with weights (`LocalLoadBalancer.set_weights`)."""
     id: str
     port: int
+    group: str = ""
 
 
 @dataclass(frozen=True)

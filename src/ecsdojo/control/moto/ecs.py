@@ -30,22 +30,59 @@ from ecsdojo.control.moto.views import (
     TaskRef,
     TaskView,
 )
-from ecsdojo.control.records import ContainerRecord, InstanceRecord, ServiceRecord, TaskRecord
+from ecsdojo.control.records import ContainerRecord, InstanceRecord, ServiceRecord, ServiceSettings, TaskRecord
 
-__all__ = ["MotoAdapter", "INTERCEPTED"]
+__all__ = ["MotoAdapter", "INTERCEPTED", "deployment_configuration"]
 
 # The ECS response handlers we wrap, and what the control plane does with each.
 INTERCEPTED = ("create_cluster", "register_task_definition", "run_task", "stop_task", "list_tasks",
                "describe_tasks", "create_service", "update_service", "delete_service", "describe_services",
                "list_services", "describe_container_instances", "list_container_instances", "delete_cluster",
+               "list_service_deployments", "describe_service_deployments", "stop_service_deployment",
                "execute_command")
+
+
+def deployment_configuration(settings: ServiceSettings) -> dict[str, Any]:
+    """deploymentConfiguration as describe_services shows it (and a service deployment keeps)."""
+    body: dict[str, Any] = {
+        "maximumPercent": settings.maximum_percent, "minimumHealthyPercent": settings.minimum_healthy_percent,
+        "deploymentCircuitBreaker": {"enable": settings.circuit_breaker_enable,
+                                     "rollback": settings.circuit_breaker_rollback},
+        "strategy": settings.strategy}
+    if settings.alarm_names:
+        body["alarms"] = {"alarmNames": list(settings.alarm_names), "enable": settings.alarms_enable,
+                          "rollback": settings.alarms_rollback}
+    if settings.strategy != "ROLLING":
+        body["bakeTimeInMinutes"] = int(settings.bake_time_min)
+    if settings.strategy == "LINEAR":
+        body["linearConfiguration"] = {"stepPercent": settings.linear_step_percent,
+                                       "stepBakeTimeInMinutes": int(settings.linear_step_bake_min)}
+    if settings.strategy == "CANARY":
+        body["canaryConfiguration"] = {"canaryPercent": settings.canary_percent,
+                                       "canaryBakeTimeInMinutes": int(settings.canary_bake_min)}
+    if settings.lifecycle_hooks:
+        body["lifecycleHooks"] = [dict(hook) for hook in settings.lifecycle_hooks]
+    return body
+
+
+def _forwarded(actions) -> tuple[tuple[str, int], ...]:
+    """(target group, weight) pairs of the first forward action."""
+    for action in actions or []:
+        data = action.data if hasattr(action, "data") else action
+        groups = (data.get("ForwardConfig") or {}).get("TargetGroups") or []
+        if groups:
+            return tuple((g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups if g.get("TargetGroupArn"))
+        if data.get("TargetGroupArn"):
+            return ((data["TargetGroupArn"], 1),)
+    return ()
+
 
 
 class MotoAdapter:
     def __init__(self, *, region: str) -> None:
         self.region = region
         self.lock = threading.RLock()
-        self._originals: dict[str, Callable] = {}
+        self._originals: dict[str, Callable | None] = {}
 
     # ---- moto's objects ------------------------------------------------------------------------
     @property
@@ -89,6 +126,9 @@ class MotoAdapter:
         cloudformation.install()        # CloudFormation's ECS resources, completed (a stack's service runs too)
         lock = self.lock
         for name in INTERCEPTED:
+            # moto's dispatcher calls the response method named after the action (ListServiceDeployments →
+            # list_service_deployments); for an action moto lacks we add that method, so that boto3 and the AWS
+            # CLI reach our handler the same way, and moto's serializer shapes the reply from botocore's model.
             original = getattr(EC2ContainerServiceResponse, name, None)
             self._originals[name] = original
             if original is None:            # a call moto does not implement at all (ExecuteCommand)
@@ -332,10 +372,7 @@ class MotoAdapter:
         service.events = [dict(event) for event in record.events[:100]]
         service.deployments = [d.as_api() for d in record.deployments if d.status != "INACTIVE"]
         settings = record.settings
-        service.deployment_configuration = {
-            "maximumPercent": settings.maximum_percent, "minimumHealthyPercent": settings.minimum_healthy_percent,
-            "deploymentCircuitBreaker": {"enable": settings.circuit_breaker_enable,
-                                         "rollback": settings.circuit_breaker_rollback}}
+        service.deployment_configuration = deployment_configuration(settings)
         service.health_check_grace_period_seconds = settings.health_check_grace_period_s
         service.placement_strategy = settings.placement_strategy
         service.placement_constraints = settings.placement_constraints
@@ -384,21 +421,54 @@ class MotoAdapter:
 
     # ---- elbv2 -----------------------------------------------------------------------------------------
     def listeners(self) -> list[ListenerSpec]:
-        """Every listener with its load balancer and default forward target group."""
+        """Every listener with its load balancer and the target groups (with weights) it forwards to."""
         found = []
         for lb in list(self.elbv2.load_balancers.values()):
             for listener in list(lb.listeners.values()):
-                target_group = None
-                for action in listener.default_actions:
-                    data = action.data if hasattr(action, "data") else action
-                    target_group = data.get("TargetGroupArn") or (
-                        (data.get("ForwardConfig") or {}).get("TargetGroups") or [{}])[0].get("TargetGroupArn")
-                    if target_group:
+                forward: tuple[tuple[str, int], ...] = ()
+                rule_arn = None
+                rules = sorted(getattr(listener, "_non_default_rules", {}).values(),
+                               key=lambda rule: int(rule.priority) if str(rule.priority).isdigit() else 10**6)
+                for rule in rules:
+                    forward = _forwarded(rule.actions)
+                    if forward:
+                        rule_arn = rule.arn
                         break
+                if not forward:
+                    forward = _forwarded(listener.default_actions)
+                target_group = max(forward, key=lambda pair: pair[1])[0] if forward else None
                 found.append(ListenerSpec(load_balancer_arn=lb.arn, load_balancer_name=lb.name,
                                           listener_arn=listener.arn, port=int(listener.port),
-                                          protocol=listener.protocol, target_group_arn=target_group))
+                                          protocol=listener.protocol, target_group_arn=target_group,
+                                          forward=forward, forward_rule_arn=rule_arn))
         return found
+
+    def set_forward_weights(self, listener_or_rule_arn: str, weights: list[tuple[str, int]]) -> None:
+        """A forward action to these target groups with these weights on a listener (its default action) or a
+        rule, as ModifyListener / ModifyRule with a ForwardConfig would write it (describe-listeners shows it)."""
+        from moto.elbv2.models import FakeAction
+
+        action = FakeAction({"Type": "forward", "ForwardConfig": {
+            "TargetGroups": [{"TargetGroupArn": arn, "Weight": int(weight)} for arn, weight in weights]}})
+        for lb in self.elbv2.load_balancers.values():
+            for listener in lb.listeners.values():
+                if listener.arn == listener_or_rule_arn:
+                    listener.default_actions = [action]
+                    for rule in listener._default_rule.values():
+                        rule.actions = [action]
+                    return
+                rule = listener._non_default_rules.get(listener_or_rule_arn)
+                if rule is not None:
+                    rule.actions = [action]
+                    return
+        raise LookupError(f"no listener or listener rule {listener_or_rule_arn}")
+
+    def alarm_state(self, name: str) -> str | None:
+        """A CloudWatch alarm's state (OK, ALARM, INSUFFICIENT_DATA), or None if there is no such alarm."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        alarm = cloudwatch_backends[ACCOUNT_ID][self.region].alarms.get(name)
+        return alarm.state_value if alarm is not None else None
 
     def register_targets(self, target_group_arn: str, targets: list[tuple[str, int]]) -> None:
         """RegisterTargets: (target id, port) pairs into a target group (describe_target_health lists them)."""

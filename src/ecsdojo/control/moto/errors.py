@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["AwsError", "ClientError", "InvalidParameterError", "ValidationError", "ObjectNotFoundError",
-           "ClusterContainsServicesError", "ClusterContainsTasksError", "ServiceNotActiveError", "TargetNotConnectedError", "as_moto_error"]
+           "ClusterContainsServicesError", "ClusterContainsTasksError", "ServiceNotActiveError", "ServiceNotFoundError", "ServiceDeploymentNotFoundError", "ConflictError", "TargetNotConnectedError",
+           "as_moto_error"]
 
 
 class AwsError(Exception):
@@ -75,6 +76,32 @@ class TargetNotConnectedError(AwsError):
     """ExecuteCommand cannot reach the container's command agent (ECS: TargetNotConnectedException)."""
 
     code = "TargetNotConnectedException"
+
+
+class ServiceNotFoundError(AwsError):
+    """ECS's ServiceNotFoundException (the service does not exist in the cluster)."""
+
+    code = "ServiceNotFoundException"
+
+    def __init__(self, message: str = "Service not found.") -> None:
+        # wording: as moto words ServiceNotFoundException (ECS's own sentence is not documented)
+        super().__init__(message)
+
+
+class ServiceDeploymentNotFoundError(AwsError):
+    """StopServiceDeployment with an ARN that names no service deployment (our wording)."""
+
+    code = "ServiceDeploymentNotFoundException"
+
+    def __init__(self, message: str = "The service deployment does not exist.") -> None:
+        super().__init__(message)
+
+
+class ConflictError(AwsError):
+    """ECS's ConflictException: the request conflicts with the resource's state (StopServiceDeployment on a
+    finished deployment)."""
+
+    code = "ConflictException"
 
 
 class ValidationError(AwsError):

@@ -97,6 +97,10 @@ class ListenerSpec:
     port: int
     protocol: str
     target_group_arn: str | None
+    # (target group ARN, weight) the listener forwards to: its first forward rule by priority, else its default
+    # action (the local balancer does not evaluate rule conditions); one group weighs 1
+    forward: tuple[tuple[str, int], ...] = ()
+    forward_rule_arn: str | None = None          # the rule `forward` came from (None: the default action)
 
 
 @dataclass(frozen=True)
