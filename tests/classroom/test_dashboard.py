@@ -51,6 +51,15 @@ def count_rows(path):
         db.close()
 
 
+def failure_detail(path, check_id):
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT detail FROM check_attempts WHERE check_id = ? AND passed = 0",
+                          (check_id,)).fetchone()[0]
+    finally:
+        db.close()
+
+
 def test_the_instructor_sees_the_class_live_and_a_learner_is_refused(classroom):
     sync_api = browser_or_skip()
     room, hub = classroom
@@ -91,7 +100,8 @@ def test_the_instructor_sees_the_class_live_and_a_learner_is_refused(classroom):
                 f"tr[data-learner='{half}']").inner_text()
             exercise = page.locator(f"#exercises tr[data-check='{next_check}']")
             assert exercise.get_attribute("data-passed") == "1"
-            assert "not it" in exercise.inner_text()            # the most common failure of that check
+            detail = failure_detail(store_of(half), next_check)   # what the check recorded for the wrong value
+            assert f"{detail} (1)" in exercise.inner_text()      # the most common failure of that check
 
             page.evaluate("window.__notReloaded = true")
             record_checks(hub, half, {next_check: True})          # the half learner passes one more check

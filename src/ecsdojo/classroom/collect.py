@@ -81,6 +81,8 @@ def module_notebooks(course: Path, module: str | None) -> dict[str, str]:
 def _read_learner_file(account: Account, path: Path) -> tuple[bytes, os.stat_result]:
     """The bytes of the learner's file, opened read-only without following symlinks; ValueError when refused."""
     folder = account.home / COURSE_FOLDER
+    if not folder.exists() and not folder.is_symlink():
+        raise FileNotFoundError(folder)              # never started a server: missing, not refused
     if folder.is_symlink() or not folder.is_dir():
         raise ValueError(f"{folder} is not a folder (a symlink or a file); nothing collected from it")
     descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
