@@ -87,6 +87,8 @@ def test_the_instructor_sees_the_class_live_and_a_learner_is_refused(classroom):
             login(page, hub, INSTRUCTOR, INSTRUCTOR_PASSWORD)
             page.wait_for_url("**/services/dojo-dashboard/**")
             cell(page, complete, checks[0]).wait_for()
+            assert [page.locator(f"#heat tr[data-learner='{name}'] th").inner_text() for name in LEARNERS] == list(
+                LEARNERS)
             for check_id in checks:
                 assert cell(page, complete, check_id).get_attribute("data-state") == "pass"
                 assert cell(page, half, check_id).get_attribute("data-state") == (
