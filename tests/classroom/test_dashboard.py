@@ -110,6 +110,25 @@ def test_the_instructor_sees_the_class_live_and_a_learner_is_refused(classroom):
             page.wait_for_selector(f"#heat tr[data-learner='{half}'] td[data-check='{next_check}'][data-state='pass']")
             page.wait_for_selector(f"#exercises tr[data-check='{next_check}'][data-passed='2']")
             assert page.evaluate("window.__notReloaded") is True
+
+            # an interview round for the class: the learner's own server environment finds it (same questions)
+            from ecsdojo.classroom.interview import open_round
+
+            record = open_round(room.state_dir, minutes=10, questions=2, seed=4)
+            answered = run_as_learner(hub, half, ["python", "-c", (
+                "from ecsdojo.classroom.interview import interview_round\n"
+                "from ecsdojo.progress_store import ProgressStore\n"
+                "quiz = interview_round()\n"
+                "q = quiz.views[0].question\n"
+                "ProgressStore().record_answer(bank=q.bank, question_id=q.id, answer='my answer', correct=True,"
+                " score=0.8)\n"
+                "print(q.bank, q.id)\n")], timeout=180)
+            assert answered.returncode == 0, answered.stderr[-2000:]
+            first = record["questions"][0]
+            assert answered.stdout.split() == [first["bank"], first["id"]]
+            page.wait_for_selector(f"table[data-round='{record['id']}'] tr[data-learner='{half}'][data-answered='1']")
+            assert page.locator(f"table[data-round='{record['id']}'] tr[data-learner='{complete}']").get_attribute(
+                "data-answered") == "0"
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 
             # while the page keeps polling, a learner writes many results: none is lost, their files stay theirs
