@@ -26,7 +26,8 @@ c.JupyterHub.cleanup_servers = True     # `dojo classroom down` stops every lear
 
 # --- who may log in: the roster's Unix accounts, checked by PAM (JupyterHub's default authenticator) ---------
 c.JupyterHub.authenticator_class = "pam"
-c.Authenticator.allowed_users = set(settings["learners"])
+instructors = list(settings.get("instructors") or [])
+c.Authenticator.allowed_users = set(settings["learners"]) | set(instructors)
 c.PAMAuthenticator.open_sessions = False   # no systemd-logind session per login (containers have none)
 
 # --- what a learner gets: their own JupyterLab, engine, progress store and copy of the course ---------------
@@ -48,6 +49,10 @@ c.JupyterHub.services = [
                  f"--timeout={settings['idle_timeout_s']}",
                  f"--cull-every={max(10, min(60, settings['idle_timeout_s'] // 2))}"]},
     {"name": "dojo-classroom", "api_token": settings["api_token"]},
+    # the live class dashboard (ecsdojo/classroom/dashboard.py): HUB/services/dojo-dashboard/, hub login, OAuth
+    {"name": "dojo-dashboard", "url": f"http://127.0.0.1:{settings.get('dashboard_port') or 0}",
+     "command": [settings["learner_python"], "-m", "ecsdojo.classroom.dashboard", "--state-dir", state],
+     "oauth_no_confirm": True, "display": True, "timeout": 60},   # start-up imports take >10 s on a busy host
 ]
 c.JupyterHub.load_roles = [
     {"name": "idle-culler", "services": ["idle-culler"],
@@ -55,4 +60,8 @@ c.JupyterHub.load_roles = [
     {"name": "dojo-classroom", "services": ["dojo-classroom"],
      "scopes": ["admin:users", "admin:servers", "admin:server_state", "list:users", "read:users",
                 "access:servers", "list:services", "read:services"]},
+    # instructors may open the dashboard (learners have only the default `user` role: scope `self`); admins have
+    # every scope already
+    {"name": "dojo-instructor", "users": instructors,
+     "scopes": ["self", "access:services!service=dojo-dashboard", "list:users", "read:users:activity"]},
 ]

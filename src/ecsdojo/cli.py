@@ -26,7 +26,7 @@ COMMAND_MODULES = (
     "ecsdojo.quiz.cli",        # quiz, drill
     "ecsdojo.load",            # load
     "ecsdojo.bench",           # bench heal, scale, idle, chaos
-    "ecsdojo.classroom.cli",   # classroom up|down|status|push|spawn|image, bench classroom
+    "ecsdojo.classroom.cli",   # classroom up|down|status|push|spawn|collect|grade|interview|image, bench classroom(-grade)
 )
 
 

@@ -20,6 +20,8 @@ from tests.conftest import ROOT, docker_required
 # Names and folders carry a hash of the source tree, so that two checkouts testing at once never share accounts.
 TREE = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
 LEARNERS = tuple(f"dt{TREE[:6]}-{number}" for number in (1, 2, 3))
+INSTRUCTOR = f"dt{TREE[:6]}-i"            # may open the class dashboard (tests/classroom/test_dashboard.py)
+INSTRUCTOR_PASSWORD = f"pass-{INSTRUCTOR}-{os.getpid()}"
 STATE_DIR = Path("/var/lib") / f"ecsdojo-classroom-test-{TREE}"
 # The shared learner environment is kept between runs (made once, about a minute), one per source tree.
 VENV = Path("/var/lib") / f"ecsdojo-classroom-venv-{TREE}"
@@ -48,7 +50,7 @@ def classroom_ready(docker_client, app_image):
 
 
 def _remove_everything():
-    from ecsdojo.classroom.accounts import AccountError, find_account, remove_account
+    from ecsdojo.classroom.accounts import AccountError, find_account, remove_account, remove_instructor
     from ecsdojo.classroom.engine import LearnerEngine
     from ecsdojo.classroom.hub import stop_hub
 
@@ -60,12 +62,17 @@ def _remove_everything():
             continue
         LearnerEngine(account).stop()
         remove_account(name)
+    try:
+        remove_instructor(INSTRUCTOR)
+    except AccountError:
+        pass
     shutil.rmtree(STATE_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def classroom(classroom_ready):
     """(Classroom, RunningHub) for LEARNERS, removed afterwards."""
+    from ecsdojo.classroom.accounts import ensure_instructor
     from ecsdojo.classroom.hub import HubSettings, free_port, start_hub
     from ecsdojo.classroom.room import prepare_classroom
     from ecsdojo.classroom.roster import Learner
@@ -73,8 +80,9 @@ def classroom(classroom_ready):
     _remove_everything()            # leftovers of an interrupted run
     learners = [Learner(name, f"pass-{name}-{os.getpid()}") for name in LEARNERS]
     room = prepare_classroom(learners, state_dir=STATE_DIR, venv=VENV, progress=lambda line: None)
+    ensure_instructor(Learner(INSTRUCTOR, INSTRUCTOR_PASSWORD))
     hub = start_hub(HubSettings(state_dir=str(STATE_DIR), learner_python=str(room.learner_python),
-                                learners=LEARNERS, port=free_port()))
+                                learners=LEARNERS, port=free_port(), instructors=(INSTRUCTOR,)))
     try:
         yield room, hub
     finally:

@@ -25,9 +25,11 @@ from pathlib import Path
 from ecsdojo.classroom.roster import Learner
 
 __all__ = ["Account", "AccountError", "LEARNER_GROUP", "ensure_account", "find_account", "learner_names",
-           "remove_account", "set_password", "require_root"]
+           "remove_account", "set_password", "require_root", "ensure_instructor", "remove_instructor",
+           "INSTRUCTOR_GROUP"]
 
 LEARNER_GROUP = "ecsdojo-learners"
+INSTRUCTOR_GROUP = "ecsdojo-instructors"
 SUBORDINATE_IDS = 65536
 
 
@@ -153,3 +155,32 @@ def remove_account(name: str) -> None:
     account = find_account(name)
     _run(["userdel", "--remove", name])
     subprocess.run(["rm", "-rf", str(account.runtime_dir)], check=False)
+
+
+def ensure_instructor(person: Learner) -> bool:
+    """An instructor's hub login: an existing Unix account is used as it is (its password unchanged); a new one
+    is made in the group ``ecsdojo-instructors`` (not a learner: never collected, graded or spawned an engine).
+    Returns True when the account was made now."""
+    require_root("making instructor accounts")
+    try:
+        pwd.getpwnam(person.name)
+        return False
+    except KeyError:
+        pass
+    try:
+        grp.getgrnam(INSTRUCTOR_GROUP)
+    except KeyError:
+        _run(["groupadd", "--system", INSTRUCTOR_GROUP])
+    _run(["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", "--groups", INSTRUCTOR_GROUP,
+          person.name])
+    os.chmod(pwd.getpwnam(person.name).pw_dir, 0o700)
+    set_password(person.name, person.password)
+    return True
+
+
+def remove_instructor(name: str) -> None:
+    """Delete an instructor account made by :func:`ensure_instructor` (tests); any other account is refused."""
+    require_root("removing instructor accounts")
+    if name not in _members(INSTRUCTOR_GROUP):
+        raise AccountError(f"{name!r} is not in {INSTRUCTOR_GROUP}: not removed")
+    _run(["userdel", "--remove", name])

@@ -1,16 +1,19 @@
-"""`dojo classroom up|down|status|push|spawn` and `dojo bench classroom`.
+"""`dojo classroom up|down|status|push|spawn|collect|grade` and `dojo bench classroom`.
 
 Example::
 
     sudo dojo classroom up --learners 30            # prints the URL and each learner's first-login password
     sudo dojo classroom up --roster roster.csv --detach
     sudo dojo classroom push                        # hand out a fixed notebook: learners get it on next start
+    sudo dojo classroom collect --module 00        # read-only copies in STATE/submissions/LEARNER/TIME/
+    sudo dojo classroom grade --module 00          # STATE/grades/gradebook.csv + ~LEARNER/feedback/
     sudo dojo classroom down                        # stops servers and engines; every home is kept
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
 import time
@@ -49,13 +52,17 @@ def _up(args) -> int:
         learners, from_roster = _learners(args)
         room = prepare_classroom(learners, state_dir=state_dir, venv=Path(args.venv) if args.venv else None,
                                  roster_sets_passwords=from_roster, progress=lambda line: print(line, flush=True))
+        instructors = _instructors(args.instructor or [])
         hub = start_hub(HubSettings(state_dir=str(state_dir), learner_python=str(room.learner_python),
                                     learners=tuple(a.name for a in room.accounts), port=args.port,
-                                    idle_timeout_s=args.idle_timeout))
+                                    idle_timeout_s=args.idle_timeout, instructors=tuple(instructors)))
     except (RosterError, AccountError, EngineError, HandoutError, HubError, LearnerPythonError) as error:
         print(f"✗ {error}", file=sys.stderr)
         return 1
     _print_credentials(hub.settings.url, room.credentials)
+    for name, password in instructors.items():
+        print(f"instructor {name}: " + (f"new account, password {password}" if password else "existing account")
+              + f"; the class dashboard: {hub.settings.url}/services/dojo-dashboard/")
     if args.detach:
         print(f"\nThe hub runs in the background (pid {hub.pid}); stop it with `dojo classroom down`.")
         return 0
@@ -71,6 +78,18 @@ def _up(args) -> int:
     finally:
         _stop_everything(state_dir)
     return 0
+
+
+def _instructors(names: list[str]) -> dict[str, str]:
+    """name → the new account's password ('' for an existing account, used as it is)."""
+    from ecsdojo.classroom.accounts import ensure_instructor
+    from ecsdojo.classroom.roster import Learner
+
+    made = {}
+    for name in names:
+        person = Learner(name, secrets.token_urlsafe(9))
+        made[name] = person.password if ensure_instructor(person) else ""
+    return made
 
 
 def _alive(pid: int) -> bool:
@@ -153,6 +172,82 @@ def _spawn(args) -> int:
     return 0
 
 
+def _collect(args) -> int:
+    from ecsdojo.classroom.accounts import AccountError, require_root
+    from ecsdojo.classroom.collect import CollectError, collect
+
+    try:
+        require_root("dojo classroom collect")
+        report = collect(Path(args.state_dir), module=args.module, learners=args.names or None)
+    except (AccountError, CollectError) as error:
+        print(f"✗ {error}", file=sys.stderr)
+        return 1
+    for name, copies in sorted(report.collected.items()):
+        print(f"{name:16} collected {', '.join(path.name for path in copies)} → {copies[0].parent}")
+    for name, modules in sorted(report.missing.items()):
+        print(f"{name:16} missing: module(s) {', '.join(modules)} (no notebook: not started)")
+    for name, reasons in sorted(report.refused.items()):
+        for reason in reasons:
+            print(f"{name:16} refused: {reason}", file=sys.stderr)
+    print(f"{len(report.collected)} learner(s) collected, {len(report.missing)} with missing notebooks; "
+          f"copies are read-only in {report.folder}")
+    return 0
+
+
+def _grade(args) -> int:
+    from ecsdojo.classroom.accounts import AccountError, require_root
+    from ecsdojo.classroom.classgrade import grade_class
+    from ecsdojo.classroom.collect import CollectError
+    from ecsdojo.classroom.room import SOURCE_TREE
+    from ecsdojo.grading.grade import NoSolutions
+    from ecsdojo.grading.markers import MarkerError
+    from ecsdojo.grading.sandbox import SandboxUnavailable
+
+    try:
+        require_root("dojo classroom grade")
+        outcome = grade_class(Path(args.state_dir), module=args.module,
+                              solutions_dir=Path(args.solutions) if args.solutions else SOURCE_TREE / "solutions",
+                              workers=args.workers, sandbox=args.sandbox,
+                              on_result=lambda line: print(line, flush=True))
+    except (AccountError, CollectError, NoSolutions, MarkerError, SandboxUnavailable) as error:
+        print(f"✗ {error}", file=sys.stderr)
+        return 1
+    for name, why in sorted(outcome.not_delivered.items()):
+        print(f"✗ feedback for {name} not delivered: {why}", file=sys.stderr)
+    delivered = sum(len(paths) for paths in outcome.delivered.values())
+    print(f"wrote {outcome.gradebook} ({len(outcome.rows)} rows) and {delivered} feedback file(s) in learners' "
+          f"~/feedback/")
+    return 1 if outcome.not_delivered else 0
+
+
+def _interview(args) -> int:
+    import datetime
+
+    from ecsdojo.classroom.interview import InterviewError, close_round, open_round, read_rounds
+    from ecsdojo.quiz.bank import BanksFolderNotFound
+
+    state_dir = Path(args.state_dir)
+    try:
+        if args.interview_action == "open":
+            record = open_round(state_dir, minutes=args.minutes, questions=args.questions, topics=args.topic,
+                                seed=args.seed, title=args.title or "")
+            print(f"{record['id']} open for {record['minutes']:g} min: "
+                  + ", ".join(f"{q['bank']}/{q['id']}" for q in record["questions"]))
+            print("Learners run `from ecsdojo.classroom.interview import interview_round; interview_round()` in a "
+                  "notebook; results appear on the dashboard (HUB/services/dojo-dashboard/).")
+        elif args.interview_action == "close":
+            print(f"{close_round(state_dir)['id']} closed; later answers count as late")
+        else:
+            for record in read_rounds(state_dir):
+                closes = datetime.datetime.fromtimestamp(record["closes_at"], datetime.timezone.utc)
+                print(f"{record['id']}  {len(record['questions'])} questions  closes {closes:%Y-%m-%d %H:%M} UTC  "
+                      f"{record['title']}")
+    except (InterviewError, BanksFolderNotFound, OSError) as error:
+        print(f"✗ {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _image(args) -> int:
     from ecsdojo.classroom.learner_image import LearnerImageError, build_learner_image
     from ecsdojo.images import ImageBuildError
@@ -190,6 +285,8 @@ def register(commands) -> None:
     up.add_argument("--port", type=int, default=8000, help="the hub's port on 127.0.0.1 (default 8000)")
     up.add_argument("--idle-timeout", type=int, default=3600, help="cull servers idle this many seconds")
     up.add_argument("--venv", help="the shared learner environment (default STATE/venv)")
+    up.add_argument("--instructor", action="append", metavar="NAME",
+                    help="may open the class dashboard (an existing Unix account, or a new one); repeatable")
     up.add_argument("--detach", action="store_true", help="return once the hub answers; stop with `down`")
     up.set_defaults(handler=_up)
     with_state(sub.add_parser("down", help="stop the hub, every learner server and engine; homes are kept")
@@ -202,6 +299,33 @@ def register(commands) -> None:
     spawn.add_argument("names", nargs="*", help="learners (default: all)")
     spawn.set_defaults(handler=_spawn)
 
+    collect = with_state(sub.add_parser("collect", help="copy learners' notebooks into STATE/submissions "
+                                                       "(read-only; their files are never touched)"))
+    collect.add_argument("--module", metavar="NN", help="one module (default: every module)")
+    collect.add_argument("names", nargs="*", help="learners (default: all)")
+    collect.set_defaults(handler=_collect)
+    grade = with_state(sub.add_parser("grade", help="grade the newest collected notebooks: STATE/grades/"
+                                                   "gradebook.csv, feedback in each learner's ~/feedback/"))
+    grade.add_argument("--module", metavar="NN", help="one module (default: every collected module)")
+    grade.add_argument("--workers", type=int, help="parallel kernels (default: one per core)")
+    grade.add_argument("--solutions", help="the solutions folder (default: the course's solutions/)")
+    grade.add_argument("--sandbox", choices=("none", "docker"), default="none",
+                       help="docker: each kernel in a container without network (see `dojo grade`)")
+    grade.set_defaults(handler=_grade)
+
+    interview = sub.add_parser("interview", help="a mock-interview round for the whole class (same questions, "
+                                                 "time limit; results on the dashboard)")
+    rounds = interview.add_subparsers(dest="interview_action", metavar="ACTION", required=True)
+    opened = with_state(rounds.add_parser("open", help="choose the questions and open a round now"))
+    opened.add_argument("--minutes", type=float, default=15, help="the round's time limit (default 15)")
+    opened.add_argument("--questions", type=int, default=3, help="how many questions (default 3)")
+    opened.add_argument("--topic", action="append", help="a topic or bank name; repeatable (default: any)")
+    opened.add_argument("--seed", type=int, help="pick the same questions again")
+    opened.add_argument("--title", help="shown to learners and on the dashboard")
+    with_state(rounds.add_parser("close", help="end the current round now"))
+    with_state(rounds.add_parser("list", help="every round so far"))
+    interview.set_defaults(handler=_interview)
+
     image = sub.add_parser("image", help="build the learner image for Zero to JupyterHub offline (no registry)")
     image.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     image.set_defaults(handler=_image)
@@ -212,3 +336,7 @@ def register(commands) -> None:
     bench.add_argument("--venv", help="the shared learner environment (default STATE/venv)")
     bench.add_argument("--keep", action="store_true", help="keep the bench learners' accounts afterwards")
     bench.set_defaults(handler=_bench)
+
+    from ecsdojo.classroom import bench_grade
+
+    bench_grade.register(commands)

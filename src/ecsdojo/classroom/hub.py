@@ -59,6 +59,8 @@ class HubSettings:
     proxy_api_port: int = 0
     proxy_command: str = ""
     api_token: str = ""
+    instructors: tuple[str, ...] = ()
+    dashboard_port: int = 0
 
     @property
     def url(self) -> str:
@@ -158,7 +160,8 @@ def running_hub(state_dir: Path) -> RunningHub | None:
     directory = _hub_dir(state_dir)
     try:
         recorded = json.loads((directory / "settings.json").read_text())
-        settings = HubSettings(**{**recorded, "learners": tuple(recorded["learners"])})
+        settings = HubSettings(**{**recorded, "learners": tuple(recorded["learners"]),
+                                  "instructors": tuple(recorded.get("instructors") or ())})
         pid = int((directory / "launcher.pid").read_text())
         os.kill(pid, 0)
     except (OSError, ValueError, TypeError):
@@ -187,6 +190,7 @@ def start_hub(settings: HubSettings, *, timeout: float = 60) -> RunningHub:
                        "(Debian: apt-get install npm first)")
     settings = HubSettings(**{**asdict(settings), "hub_port": settings.hub_port or free_port(),
                               "proxy_api_port": settings.proxy_api_port or free_port(), "proxy_command": proxy,
+                              "dashboard_port": settings.dashboard_port or free_port(),
                               "api_token": settings.api_token or secrets.token_hex(24)})
     settings_path = directory / "settings.json"
     settings_path.write_text(json.dumps(asdict(settings), indent=1))

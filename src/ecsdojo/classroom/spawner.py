@@ -65,6 +65,7 @@ class LearnerSpawner(LocalProcessSpawner):
             "DOJO_HOME": str(account.home / ".ecsdojo"),
             "PATH": f"{Path(self.learner_python).parent}:{SYSTEM_PATH}",
             "DOJO_CLASSROOM": "1",
+            "DOJO_CLASSROOM_STATE": str(self.state_dir),      # interview rounds (ecsdojo.classroom.interview)
         })
         return env
 
