@@ -42,7 +42,8 @@ def start_on_docker(**options: Any) -> Any:
     from ecsdojo.images import engine_answers
 
     if not engine_answers():
-        raise NoDockerEngine("no Docker engine answered")
+        raise NoDockerEngine("no Docker engine answered", module="10",
+                             why="works inside real containers (ECS Exec, one localhost per awsvpc task)")
     return LocalECS(runtime="docker", **options).start()
 
 
