@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config, items):
     docker_only = [item for item in notebook_items
                    if (match := re.match(r"(\d\d)_", item.path.name)) and match.group(1) in DOCKER_ONLY_MODULES]
     if docker_only and not _engine_answers():
-        skip = pytest.mark.skip(reason="this module runs plain Docker and no Docker engine answers "
+        skip = pytest.mark.skip(reason="this module needs a Docker engine and none answers "
                                        "(it stops at its first cell with the fix; see course.DOCKER_ONLY_MODULES)")
         for item in docker_only:
             item.add_marker(skip)

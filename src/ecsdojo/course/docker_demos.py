@@ -39,14 +39,14 @@ RESTART_POLICIES = ("no", "on-failure", "always", "unless-stopped")
 
 
 class NoDockerEngine(Exception):
-    """No Docker engine answers (module 01 runs real containers and needs one)."""
+    """No Docker engine answers (modules 01 and 10 run real containers and need one; course.DOCKER_ONLY_MODULES)."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, module: str = "01", why: str = "runs real Docker containers") -> None:
         super().__init__(
-            "Module 01 runs real Docker containers, and no Docker engine answers here "
+            f"Module {module} {why}, and no Docker engine answers here "
             f"({detail}). Start Docker Desktop, or on Debian/Ubuntu `sudo apt-get install docker.io && "
-            "sudo systemctl start docker`, then run `dojo doctor`. The other modules also run without Docker, "
-            "on simulated containers.")
+            "sudo systemctl start docker`, then run `dojo doctor`. The other modules (but 01 and 10) also run "
+            "without Docker, on simulated containers.")
 
 
 class DemoImageMissing(Exception):

@@ -87,7 +87,9 @@ def course_mounts() -> list[str]:
 
 # Code that needs a Docker engine of its own: the sandbox has none (and must not: a kernel with the
 # engine's socket controls the host). A module whose solutions use it is refused up front.
-NEEDS_DOCKER_ENGINE = ("ecsdojo.course.docker_demos",)
+# (marker -> what the module does with it, for the refusal's wording)
+NEEDS_DOCKER_ENGINE = {"ecsdojo.course.docker_demos": "runs plain Docker demos",
+                       "ecsdojo.course.inside_task": "works inside Docker containers (ECS Exec, awsvpc localhost)"}
 
 
 def sandbox_refusal(sources: Sequence[str]) -> str | None:
@@ -98,9 +100,9 @@ def sandbox_refusal(sources: Sequence[str]) -> str | None:
         sandbox_refusal(["from ecsdojo.course.docker_demos import DockerDemo"])   # "this module ..."
     """
     for source in sources:
-        for marker in NEEDS_DOCKER_ENGINE:
+        for marker, what in NEEDS_DOCKER_ENGINE.items():
             if marker in source:
-                return (f"this module runs plain Docker demos ({marker}), which need a Docker engine; the "
+                return (f"this module {what} ({marker}), which need a Docker engine; the "
                         f"sandbox gives the kernel none, so its grade there would be wrong. Grade it with "
                         f"--sandbox none on a machine you trust with the submission, or by hand")
     return None
