@@ -156,6 +156,8 @@ class TaskReconciler:
             return
         with store.lock:
             task.pending_specs = {container.name: spec for container, spec in zip(task.containers, specs)}
+        if self._stopped_meanwhile(task):
+            return
         if task.network_mode == "awsvpc" and self.runtime.separate_networks:
             # One network namespace for the task, held by a pause container (as the ECS agent does): its
             # containers reach each other on localhost, and a container restarted in place rejoins it.
@@ -167,7 +169,19 @@ class TaskReconciler:
             with store.lock:
                 task.pause_runtime_id = pause.id
                 task.pause_ports = dict(pause.ports)
+            if self._stopped_meanwhile(task):
+                return
         self._start_ready(task, definition)
+
+    def _stopped_meanwhile(self, task: r.TaskRecord) -> bool:
+        """A task asked to stop (a service scheduling it away, StopTask) while its launch was under way: what
+        was started is stopped now, in this sync, as the ECS agent stops a task stopped while it pulls, rather
+        than started further and left for a later sync or the leftover sweep."""
+        with self.store.lock:
+            stopped = task.desired_status == "STOPPED"
+        if stopped:
+            self._stop(task)
+        return stopped
 
     def _start_ready(self, task: r.TaskRecord, definition: TaskDefinitionView) -> None:
         """Start every pending container whose dependencies are met (dependsOn, links), in definition order, until
@@ -217,6 +231,8 @@ class TaskReconciler:
                         return
                     observed[container.name] = Observed(never_starts=True)
                     continue
+                if self._stopped_meanwhile(task):
+                    return
                 if task.pause_runtime_id:
                     spec = replace(spec, network_container=task.pause_runtime_id, ports=())
                 try:
@@ -239,6 +255,8 @@ class TaskReconciler:
                     container.last_status = "RUNNING"
                     store.index_container(task, state.id)
                     store.save_task(task)
+                if self._stopped_meanwhile(task):
+                    return
                 observed[container.name] = observed_of(container, state, pending=False)
         if task.pending_specs:
             return                          # waiting for a dependency: PENDING, as on ECS
