@@ -307,3 +307,33 @@ def test_is_a_task_stopped_during_its_launch_stopped_in_the_same_sync_without_a_
         assert engine.tasks.sweep_leftovers() == [] and runtime.actions == []
     assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == []
 
+
+
+class ListThenRuntime(FakeRuntime):
+    """Calls `after_list()` once list() has taken its snapshot: another worker acting between the resync's listing
+    of the containers and its look at the task records."""
+
+    after_list = None
+
+    def list(self, labels):
+        states = super().list(labels)
+        if self.after_list is not None:
+            hook, self.after_list = self.after_list, None
+            hook()
+        return states
+
+
+def test_is_a_container_stopped_while_the_sweep_lists_not_stopped_again_with_a_warning(caplog):
+    runtime = ListThenRuntime()
+    engine = make_engine(runtime=runtime)
+    task = one_task(engine)
+    engine.tasks.sync(task.arn)
+    runtime_id = task.containers[0].runtime_id
+    engine.store.request_stop(task, events.stop_for_scaling("ecs-svc/1"))
+    runtime.actions.clear()
+    runtime.after_list = lambda: engine.tasks.sync(task.arn)      # the task's worker stops it meanwhile
+    with caplog.at_level("WARNING"):
+        assert engine.tasks.sweep_leftovers() == [], "the listing saw it running, but it is stopped now"
+    assert task.last_status == "STOPPED"
+    assert runtime.actions == [("stop", runtime_id)], "stopped once, by its task's sync"
+    assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == []

@@ -5,7 +5,8 @@ or that is not the container its task recorded, is removed; a container still ru
 leak: `docker start` by hand) is stopped. The engine keeps a stopped task's exited containers, as the ECS agent
 keeps them until its clean-up. A container of a task whose launch is in progress (PROVISIONING, PENDING) is left
 alone: the launch records each container's id once it has started, and stops it itself if the task was asked to
-stop meanwhile (control/ecs/tasks.py).
+stop meanwhile (control/ecs/tasks.py). The listing is a snapshot: a container found running for a STOPPED task is
+inspected again before it is stopped, since the task's own sync (another worker) may have stopped it in between.
 
 Example::
 
@@ -48,7 +49,10 @@ def sweep_leftovers(*, runtime: Runtime, store: ObservedState, labels: Mapping[s
                 actions.append(("remove", state.id))   # not the container its task recorded
             elif task.last_status == "STOPPED" and state.alive:
                 actions.append(("stop", state.id))
-    for action, runtime_id in actions:
+    for action, runtime_id in list(actions):
+        if action == "stop" and not _still_alive(runtime, runtime_id):
+            actions.remove((action, runtime_id))     # its task's sync stopped it after our listing: nothing to do
+            continue
         log.warning("container %s: %s (no running task owns it)", runtime_id[:12],
                     "removing" if action == "remove" else "stopping")
         try:
@@ -59,3 +63,13 @@ def sweep_leftovers(*, runtime: Runtime, store: ObservedState, labels: Mapping[s
         except RuntimeError_ as error:
             log.warning("%s of %s failed: %s", action, runtime_id[:12], error)
     return actions
+
+
+def _still_alive(runtime: Runtime, runtime_id: str) -> bool:
+    """The listing is a snapshot taken before the task records are read: a task's sync (another worker) may have
+    stopped the container in between, and must not be reported as a leak."""
+    try:
+        state = runtime.inspect(runtime_id)
+    except RuntimeError_:
+        return True                    # cannot tell: try the stop, which reports its own failure
+    return state is not None and state.alive
