@@ -228,3 +228,13 @@ def test_a_task_definition_without_an_execution_role_cannot_read_its_secrets(loc
     assert body["stoppedReason"] == events.secrets_unavailable_reason(
         "ssm", "NoCredentialProviders: no valid providers in chain")
     assert local.runtime.list({"ecsdojo.session": local.session}) == []
+
+
+def test_run_tasks_execution_role_override_is_the_role_the_secrets_are_read_with(local):
+    ecs, ssm = local.client("ecs"), local.client("ssm")
+    ecs.create_cluster(clusterName="c")
+    ssm.put_parameter(Name="/app/version", Value="through-the-override", Type="String")
+    register(ecs, "no-role", "/app/version", role=None)
+    arn = ecs.run_task(cluster="c", taskDefinition="no-role", launchType="EC2",
+                       overrides={"executionRoleArn": EXECUTION_ROLE})["tasks"][0]["taskArn"]
+    assert version_of(local, arn) == "through-the-override"

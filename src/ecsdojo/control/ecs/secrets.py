@@ -28,16 +28,19 @@ __all__ = ["SecretReader", "secret_environments"]
 SecretReader = Callable[[str, str, str | None], str]
 
 
-def secret_environments(definition: TaskDefinitionView, *, region: str, read: SecretReader
+def secret_environments(definition: TaskDefinitionView, *, region: str, read: SecretReader,
+                        execution_role_arn: str | None = None
                         ) -> tuple[dict[str, dict[str, str]], tuple[str, str] | None]:
     """({container name: {variable: value}}, None), or ({}, (container name, stopped reason)) at the first
-    secret that cannot be read."""
+    secret that cannot be read. Read with `execution_role_arn` (RunTask's override, the task's record), else the
+    definition's executionRoleArn."""
+    role = execution_role_arn or definition.execution_role_arn
     environments: dict[str, dict[str, str]] = {}
     for container in definition.containers():
         secrets: list[dict[str, Any]] = container.get("secrets") or []
         for secret in secrets:
             try:
-                value = read(region, str(secret.get("valueFrom", "")), definition.execution_role_arn)
+                value = read(region, str(secret.get("valueFrom", "")), role)
             except SecretUnavailable as error:
                 return {}, (container["name"], events.secrets_unavailable_reason(error.source, error.detail))
             environments.setdefault(container["name"], {})[str(secret["name"])] = value

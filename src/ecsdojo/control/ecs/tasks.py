@@ -143,7 +143,8 @@ class TaskReconciler:
                                 service=task.service, network_mode=task.network_mode)
         blocked = None
         if self.secrets is not None:       # secrets first: the agent resolves them before it creates containers
-            environments, blocked = secret_environments(definition, region=self.region, read=self.secrets)
+            environments, blocked = secret_environments(definition, region=self.region, read=self.secrets,
+                                                         execution_role_arn=task.execution_role_arn)
             specs = [replace(spec, environment={**spec.environment, **environments.get(container.name, {})})
                      for container, spec in zip(task.containers, specs)]
         if blocked is None and self.logs is not None:
