@@ -297,3 +297,16 @@ def test_through_the_api_a_restart_policy_container_is_restarted_in_place_and_th
         assert (task["lastStatus"], task["containers"][0]["lastStatus"]) == ("RUNNING", "RUNNING")
         assert task["containers"][0]["runtimeId"] == runtime_id and "exitCode" not in task["containers"][0]
         assert ecs.list_tasks(cluster="c")["taskArns"] == [arn], "restarted in place, not replaced"
+
+
+def test_is_a_dependent_container_not_started_once_its_task_is_asked_to_stop():
+    from tests.control.test_task_reconciler import StopDuringStartRuntime
+    runtime = StopDuringStartRuntime()
+    engine = make_engine(runtime=runtime)
+    task = launch(engine, container("db"), container("web", depends=[("db", "START")]), family="pair")
+    runtime.during_start = lambda: engine.store.request_stop(task, events.stop_by_user("enough"))
+    engine.tasks.sync(task.arn)
+    db = record(task, "db").runtime_id
+    assert runtime.actions == [("start", name_of(task, "db")), ("stop", db)], "web is never started"
+    assert record(task, "web").runtime_id is None
+    assert (task.last_status, task.stop_code, task.stopped_reason) == ("STOPPED", events.USER_INITIATED, "enough")

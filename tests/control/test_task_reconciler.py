@@ -273,3 +273,67 @@ def test_does_an_exit_the_engine_reports_late_still_win_over_the_load_balancer()
     engine.tasks.sync(task.arn)
     assert (task.stop_code, task.containers[0].exit_code) == (events.ESSENTIAL_CONTAINER_EXITED, 3)
     assert runtime.actions == [] and runtime.lag == 0
+
+
+class StopDuringStartRuntime(FakeRuntime):
+    """Calls `during_start()` once a container is started: the service scheduler asking the task to stop (from
+    another thread, on the real plane) while its launch is under way."""
+
+    during_start = None
+
+    def start(self, spec):
+        state = super().start(spec)
+        if self.during_start is not None:
+            hook, self.during_start = self.during_start, None
+            hook()
+        return state
+
+
+def test_is_a_task_stopped_during_its_launch_stopped_in_the_same_sync_without_a_warning(caplog):
+    runtime = StopDuringStartRuntime()
+    engine = make_engine(runtime=runtime)
+    task = one_task(engine)
+    runtime.during_start = lambda: engine.store.request_stop(task, events.stop_for_scaling("ecs-svc/1"))
+    with caplog.at_level("WARNING"):
+        engine.tasks.sync(task.arn)
+        runtime_id = task.containers[0].runtime_id
+        assert runtime.actions == [("start", runtime.containers[runtime_id].name), ("stop", runtime_id)], \
+            "started, then stopped in the same sync (as the agent stops a task stopped while it pulls)"
+        assert not runtime.inspect(runtime_id).alive
+        assert (task.last_status, task.stop_code) == ("STOPPED", events.SERVICE_SCHEDULER_INITIATED)
+        assert not task.reached_running and task.started_at is None
+        runtime.actions.clear()
+        engine.tasks.sync(task.arn)
+        assert engine.tasks.sweep_leftovers() == [] and runtime.actions == []
+    assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == []
+
+
+
+class ListThenRuntime(FakeRuntime):
+    """Calls `after_list()` once list() has taken its snapshot: another worker acting between the resync's listing
+    of the containers and its look at the task records."""
+
+    after_list = None
+
+    def list(self, labels):
+        states = super().list(labels)
+        if self.after_list is not None:
+            hook, self.after_list = self.after_list, None
+            hook()
+        return states
+
+
+def test_is_a_container_stopped_while_the_sweep_lists_not_stopped_again_with_a_warning(caplog):
+    runtime = ListThenRuntime()
+    engine = make_engine(runtime=runtime)
+    task = one_task(engine)
+    engine.tasks.sync(task.arn)
+    runtime_id = task.containers[0].runtime_id
+    engine.store.request_stop(task, events.stop_for_scaling("ecs-svc/1"))
+    runtime.actions.clear()
+    runtime.after_list = lambda: engine.tasks.sync(task.arn)      # the task's worker stops it meanwhile
+    with caplog.at_level("WARNING"):
+        assert engine.tasks.sweep_leftovers() == [], "the listing saw it running, but it is stopped now"
+    assert task.last_status == "STOPPED"
+    assert runtime.actions == [("stop", runtime_id)], "stopped once, by its task's sync"
+    assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == []

@@ -107,6 +107,7 @@ class Launcher:
             memory=str(definition.memory) if definition.memory else None,
             containers=container_records(definition.containers(), arn),
             task_role_arn=(overrides or {}).get("taskRoleArn") or definition.task_role_arn,
+            execution_role_arn=(overrides or {}).get("executionRoleArn") or definition.execution_role_arn,
             enable_execute_command=enable_execute_command)
         if instance is not None and requirement is not None:
             record.reserved = reserve(instance, requirement)

@@ -68,6 +68,7 @@ class TaskRecord:
     pause_ports: dict[int, int] = field(default_factory=dict)   # ... and the ports it publishes (container -> host)
     pending_specs: dict[str, Any] = field(default_factory=dict)  # container name -> ContainerSpec not yet started
     task_role_arn: str | None = None          # RunTask's overrides.taskRoleArn, else the definition's (control/agent/)
+    execution_role_arn: str | None = None     # RunTask's overrides.executionRoleArn, else the definition's (secrets)
 
     @property
     def health_status(self) -> str:

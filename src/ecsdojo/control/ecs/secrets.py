@@ -8,8 +8,9 @@ Values are read once, at start: changing a secret changes only tasks started aft
 Developer Guide, "Pass sensitive data to an Amazon ECS container": a running task keeps the value it started
 with; new tasks, e.g. after `update-service --force-new-deployment`, get the new one).
 
-Not modelled yet: the execution role's permissions (`ssm:GetParameters`, `secretsmanager:GetSecretValue`): any
-task may read any secret here.
+The read is judged against the task definition's `executionRoleArn` policies (`ssm:GetParameters`,
+`secretsmanager:GetSecretValue`; control/moto/secrets.py): a missing permission, or no execution role, fails the
+task's start with the same ResourceInitializationError wording, its detail the AccessDeniedException.
 """
 
 from __future__ import annotations
@@ -23,19 +24,23 @@ from ecsdojo.control.moto.views import TaskDefinitionView
 
 __all__ = ["SecretReader", "secret_environments"]
 
-SecretReader = Callable[[str, str], str]     # (region, valueFrom) -> value; raises SecretUnavailable
+# (region, valueFrom, executionRoleArn) -> value; raises SecretUnavailable
+SecretReader = Callable[[str, str, str | None], str]
 
 
-def secret_environments(definition: TaskDefinitionView, *, region: str, read: SecretReader
+def secret_environments(definition: TaskDefinitionView, *, region: str, read: SecretReader,
+                        execution_role_arn: str | None = None
                         ) -> tuple[dict[str, dict[str, str]], tuple[str, str] | None]:
     """({container name: {variable: value}}, None), or ({}, (container name, stopped reason)) at the first
-    secret that cannot be read."""
+    secret that cannot be read. Read with `execution_role_arn` (RunTask's override, the task's record), else the
+    definition's executionRoleArn."""
+    role = execution_role_arn or definition.execution_role_arn
     environments: dict[str, dict[str, str]] = {}
     for container in definition.containers():
         secrets: list[dict[str, Any]] = container.get("secrets") or []
         for secret in secrets:
             try:
-                value = read(region, str(secret.get("valueFrom", "")))
+                value = read(region, str(secret.get("valueFrom", "")), role)
             except SecretUnavailable as error:
                 return {}, (container["name"], events.secrets_unavailable_reason(error.source, error.detail))
             environments.setdefault(container["name"], {})[str(secret["name"])] = value

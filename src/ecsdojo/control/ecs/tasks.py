@@ -17,8 +17,8 @@
   sync stops it again). A task the load balancer failed whose essential container had already exited is
   reported as the exit (EssentialContainerExited), whichever of the two the engine saw first (it waits up to
   EXIT_SETTLE_S for the engine to report an exit before stopping such a task).
-- `sweep_leftovers` (from the task resync): containers with this session's labels that no task owns are
-  removed; a container still running for a STOPPED task is stopped.
+- `sweep_leftovers` (from the task resync; control/ecs/leftovers.py): containers with this session's labels that
+  no task owns are removed; a container still running for a STOPPED task is stopped.
 
 It never calls another reconciler: a change is saved to the store, which enqueues the keys that care.
 
@@ -41,6 +41,7 @@ from ecsdojo.control import events
 from ecsdojo.control import records as r
 from ecsdojo.control.agent import TaskAgent
 from ecsdojo.control.clock import Clock
+from ecsdojo.control.ecs.leftovers import sweep_leftovers
 from ecsdojo.control.ecs.logs import LogShipper
 from ecsdojo.control.ecs.secrets import SecretReader, secret_environments
 from ecsdojo.control.launcher import Launcher
@@ -58,8 +59,6 @@ from ecsdojo.control.ecs.containers import (
 from ecsdojo.control.specs import PAUSE_CONTAINER_NAME, container_specs, pause_spec
 from ecsdojo.control.store import ObservedState
 from ecsdojo.runtime.base import (
-    LABEL_SESSION,
-    LABEL_TASK_ARN,
     ContainerState,
     Runtime,
     RuntimeError_,
@@ -144,7 +143,8 @@ class TaskReconciler:
                                 service=task.service, network_mode=task.network_mode)
         blocked = None
         if self.secrets is not None:       # secrets first: the agent resolves them before it creates containers
-            environments, blocked = secret_environments(definition, region=self.region, read=self.secrets)
+            environments, blocked = secret_environments(definition, region=self.region, read=self.secrets,
+                                                         execution_role_arn=task.execution_role_arn)
             specs = [replace(spec, environment={**spec.environment, **environments.get(container.name, {})})
                      for container, spec in zip(task.containers, specs)]
         if blocked is None and self.logs is not None:
@@ -156,6 +156,8 @@ class TaskReconciler:
             return
         with store.lock:
             task.pending_specs = {container.name: spec for container, spec in zip(task.containers, specs)}
+        if self._stopped_meanwhile(task):
+            return
         if task.network_mode == "awsvpc" and self.runtime.separate_networks:
             # One network namespace for the task, held by a pause container (as the ECS agent does): its
             # containers reach each other on localhost, and a container restarted in place rejoins it.
@@ -167,7 +169,19 @@ class TaskReconciler:
             with store.lock:
                 task.pause_runtime_id = pause.id
                 task.pause_ports = dict(pause.ports)
+            if self._stopped_meanwhile(task):
+                return
         self._start_ready(task, definition)
+
+    def _stopped_meanwhile(self, task: r.TaskRecord) -> bool:
+        """A task asked to stop (a service scheduling it away, StopTask) while its launch was under way: what
+        was started is stopped now, in this sync, as the ECS agent stops a task stopped while it pulls, rather
+        than started further and left for a later sync or the leftover sweep."""
+        with self.store.lock:
+            stopped = task.desired_status == "STOPPED"
+        if stopped:
+            self._stop(task)
+        return stopped
 
     def _start_ready(self, task: r.TaskRecord, definition: TaskDefinitionView) -> None:
         """Start every pending container whose dependencies are met (dependsOn, links), in definition order, until
@@ -217,6 +231,8 @@ class TaskReconciler:
                         return
                     observed[container.name] = Observed(never_starts=True)
                     continue
+                if self._stopped_meanwhile(task):
+                    return
                 if task.pause_runtime_id:
                     spec = replace(spec, network_container=task.pause_runtime_id, ports=())
                 try:
@@ -239,6 +255,8 @@ class TaskReconciler:
                     container.last_status = "RUNNING"
                     store.index_container(task, state.id)
                     store.save_task(task)
+                if self._stopped_meanwhile(task):
+                    return
                 observed[container.name] = observed_of(container, state, pending=False)
         if task.pending_specs:
             return                          # waiting for a dependency: PENDING, as on ECS
@@ -482,39 +500,6 @@ class TaskReconciler:
 
     # ---- leftovers -------------------------------------------------------------------------------------
     def sweep_leftovers(self) -> list[tuple[str, str]]:
-        """Containers with this session's labels that no task owns, removed; a container still running for a
-        STOPPED task, stopped (the engine keeps a stopped task's exited containers, as the ECS agent keeps them
-        until its clean-up). Returns the actions taken, ("remove" | "stop", container id).
-
-        A container of a task whose launch is in progress (PROVISIONING, PENDING) is left alone: its id is
-        recorded only once every container of the task has started."""
-        session = self.labels.get(LABEL_SESSION)
-        if not session:
-            return []
-        found = self.runtime.list({LABEL_SESSION: session})
-        actions: list[tuple[str, str]] = []
-        with self.store.lock:
-            for state in found:
-                arn = state.labels.get(LABEL_TASK_ARN)
-                if not arn:
-                    continue                              # not a task's container
-                task = self.store.tasks.get(arn)
-                if task is None:
-                    actions.append(("remove", state.id))   # no record owns it
-                elif task.last_status in ("PROVISIONING", "PENDING"):
-                    continue
-                elif state.id not in {c.runtime_id for c in task.containers} | {task.pause_runtime_id}:
-                    actions.append(("remove", state.id))   # not the container its task recorded
-                elif task.last_status == "STOPPED" and state.alive:
-                    actions.append(("stop", state.id))
-        for action, runtime_id in actions:
-            log.warning("container %s: %s (no running task owns it)", runtime_id[:12],
-                        "removing" if action == "remove" else "stopping")
-            try:
-                if action == "remove":
-                    self.runtime.remove(runtime_id)
-                else:
-                    self.runtime.stop(runtime_id, timeout_s=self.clock.wall(DEFAULT_STOP_TIMEOUT_S))
-            except RuntimeError_ as error:
-                log.warning("%s of %s failed: %s", action, runtime_id[:12], error)
-        return actions
+        """Containers no running task owns, removed or stopped (control/ecs/leftovers.py)."""
+        return sweep_leftovers(runtime=self.runtime, store=self.store, labels=self.labels,
+                               stop_timeout_s=self.clock.wall(DEFAULT_STOP_TIMEOUT_S))

@@ -36,8 +36,6 @@ Example::
 from __future__ import annotations
 
 import errno
-import http.client
-import json
 import logging
 import threading
 import time
@@ -52,6 +50,8 @@ from ecsdojo.control.elb.proxy import (
     Response,
     UpstreamFailed,
     UpstreamTimedOut,
+    error_response,
+    exchange,
     forward_headers,
     read_request_body,
     write_response,
@@ -61,12 +61,10 @@ from ecsdojo.control.elb.targets import (
     FAILED_HEALTH_CHECKS,
     FIRST_UNPRIVILEGED_PORT,
     HEALTHY,
-    IDEMPOTENT_METHODS,
     INITIAL,
     INITIAL_HEALTH_CHECKING,
     INITIAL_RETRY_S,
     LOOPBACK,
-    QUICK_ACK,
     RETRY_ON_OTHER_TARGET_METHODS,
     UNHEALTHY,
     UNUSED,
@@ -75,12 +73,10 @@ from ecsdojo.control.elb.targets import (
     Target,
     TargetHealth,
     TargetRecord,
-    new_connection,
     checked_settings,
     parse_matcher,
-    quick_ack,
 )
-from ecsdojo.control.elb.weights import MAX_WEIGHT, WeightedGroups
+from ecsdojo.control.elb.weights import MAX_WEIGHT, WeightedGroups, routable_by_group
 
 __all__ = ["LocalLoadBalancer", "InvalidHealthCheckSettingError", "Target", "TargetHealth", "parse_matcher"]
 
@@ -419,14 +415,8 @@ class LocalLoadBalancer:
         """The next target round robin (healthy ones, or all registered when none is healthy), not in `exclude`."""
         with self._lock:
             excluded = {id(record) for record in exclude}
-            if self._groups:           # per group: its healthy targets, or all its registered ones
-                healthy_groups = {record.target.group for record in self._healthy}
-                by_group: dict[str, list[TargetRecord]] = {}
-                for record in self._registered:
-                    if id(record) not in excluded and (record.state == HEALTHY
-                                                       or record.target.group not in healthy_groups):
-                        by_group.setdefault(record.target.group, []).append(record)
-                pool = self._groups.pick(by_group)
+            if self._groups:
+                pool = self._groups.pick(routable_by_group(self._registered, self._healthy, excluded))
             else:
                 pool = [record for record in self._healthy or self._registered if id(record) not in excluded]
             if not pool:
@@ -478,7 +468,7 @@ class LocalLoadBalancer:
         tried = [record]
         while True:
             try:
-                response = self._exchange(record, method, path, headers, body)
+                response = exchange(record, method, path, headers, body, timeout_s=self.idle_timeout_s)
             except UpstreamTimedOut:
                 self._release(record, answered=False)
                 return self._error_response(504, "Gateway Timeout", f"target {record.target.id} did not answer "
@@ -500,43 +490,10 @@ class LocalLoadBalancer:
             self._release(record, answered=True)
             return response
 
-    def _exchange(self, record: TargetRecord, method: str, path: str, headers: list[tuple[str, str]],
-                  body: bytes) -> Response:
-        """One request to one target; a stale pooled connection is replaced by a fresh one, transparently."""
-        connection, reused = record.take_connection(self.idle_timeout_s)
-        while True:
-            sent = False
-            try:
-                connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-                for name, value in headers:
-                    connection.putheader(name, value)
-                connection.endheaders(body if body or method in ("POST", "PUT", "PATCH") else None)
-                sent = True
-                quick_ack(connection.sock)
-                upstream = connection.getresponse()
-                payload = upstream.read()
-            except TimeoutError:
-                connection.close()
-                raise UpstreamTimedOut() from None
-            except (OSError, http.client.HTTPException) as error:
-                connection.close()
-                # A keep-alive connection the target closed while idle: retry on a fresh one when that is safe.
-                if reused and (not sent or method in IDEMPOTENT_METHODS):
-                    connection, reused = new_connection(record.target.port, self.idle_timeout_s), False
-                    continue
-                raise UpstreamFailed(error) from None
-            if upstream.will_close or QUICK_ACK is None:
-                connection.close()
-            else:
-                record.give_back(connection)
-            return Response(upstream.status, upstream.reason, upstream.getheaders(), payload)
-
     # ------------------------------------------------------------------------------------ request helpers
 
     def _error_response(self, status: int, reason: str, message: str) -> Response:
-        body = (json.dumps({"error": reason, "message": message, "load_balancer": self.name}) + "\n").encode()
-        return Response(status, reason, [("Server", "ecsdojo-lb"), ("Content-Type", "application/json")], body,
-                         from_target=False)
+        return error_response(self.name, status, reason, message)
 
     def _reply(self, handler: ProxyHandler, response: Response) -> None:
         if not response.from_target and response.status >= 500:

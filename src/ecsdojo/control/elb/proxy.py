@@ -1,6 +1,7 @@
 """The local load balancer's HTTP side: a threading server on 127.0.0.1 that remembers its client connections
 (so a stop closes them), the request handler that hands each request to the balancer, and request-body
-reading with ALB's size limit, the headers forwarded to a target and the response written back.
+reading with ALB's size limit, the headers forwarded to a target, one exchange with a target over its pooled
+keep-alive connections, and the response written back.
 
 Example::
 
@@ -9,16 +10,27 @@ Example::
 
 from __future__ import annotations
 
+import http.client
+import json
 import socket
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ecsdojo.control.elb.targets import HOP_BY_HOP_HEADERS, LOOPBACK, MAX_REQUEST_BODY_BYTES
+from ecsdojo.control.elb.targets import (
+    HOP_BY_HOP_HEADERS,
+    IDEMPOTENT_METHODS,
+    LOOPBACK,
+    MAX_REQUEST_BODY_BYTES,
+    QUICK_ACK,
+    TargetRecord,
+    new_connection,
+    quick_ack,
+)
 
 __all__ = ["ProxyServer", "ProxyHandler", "Response", "UpstreamFailed", "UpstreamTimedOut", "BodyTooLarge",
-           "read_request_body", "forward_headers", "write_response"]
+           "read_request_body", "forward_headers", "exchange", "error_response", "write_response"]
 
 
 class ProxyServer(ThreadingHTTPServer):
@@ -186,3 +198,45 @@ def write_response(handler: BaseHTTPRequestHandler, response: Response) -> None:
             handler.wfile.write(response.body)
     except OSError:
         handler.close_connection = True      # the client went away
+
+
+def exchange(record: TargetRecord, method: str, path: str, headers: list[tuple[str, str]], body: bytes, *,
+             timeout_s: float) -> Response:
+    """One request to one target; a stale pooled connection is replaced by a fresh one, transparently.
+
+    Raises UpstreamTimedOut when the target does not answer within `timeout_s`, UpstreamFailed when the
+    connection fails (the balancer then marks the target failed and may retry elsewhere)."""
+    connection, reused = record.take_connection(timeout_s)
+    while True:
+        sent = False
+        try:
+            connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            for name, value in headers:
+                connection.putheader(name, value)
+            connection.endheaders(body if body or method in ("POST", "PUT", "PATCH") else None)
+            sent = True
+            quick_ack(connection.sock)
+            upstream = connection.getresponse()
+            payload = upstream.read()
+        except TimeoutError:
+            connection.close()
+            raise UpstreamTimedOut() from None
+        except (OSError, http.client.HTTPException) as error:
+            connection.close()
+            # A keep-alive connection the target closed while idle: retry on a fresh one when that is safe.
+            if reused and (not sent or method in IDEMPOTENT_METHODS):
+                connection, reused = new_connection(record.target.port, timeout_s), False
+                continue
+            raise UpstreamFailed(error) from None
+        if upstream.will_close or QUICK_ACK is None:
+            connection.close()
+        else:
+            record.give_back(connection)
+        return Response(upstream.status, upstream.reason, upstream.getheaders(), payload)
+
+
+def error_response(balancer_name: str, status: int, reason: str, message: str) -> Response:
+    """A response the load balancer makes itself (502, 503, 504, 413, 400), as JSON naming the balancer."""
+    body = (json.dumps({"error": reason, "message": message, "load_balancer": balancer_name}) + "\n").encode()
+    return Response(status, reason, [("Server", "ecsdojo-lb"), ("Content-Type", "application/json")], body,
+                    from_target=False)

@@ -10,13 +10,17 @@ Example::
     groups = WeightedGroups()
     groups.set({"blue": 90, "green": 10})
     chosen = groups.pick({"blue": [...], "green": [...]})     # "blue" 9 times, then "green"
+    chosen = groups.pick(routable_by_group(registered, healthy, excluded))   # from the balancer's records
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
-__all__ = ["WeightedGroups", "MAX_WEIGHT"]
+from ecsdojo.control.elb.targets import HEALTHY
+
+__all__ = ["WeightedGroups", "MAX_WEIGHT", "routable_by_group"]
 
 MAX_WEIGHT = 999          # ALB's TargetGroupTuple Weight: 0-999
 T = TypeVar("T")
@@ -54,3 +58,15 @@ class WeightedGroups:
 
     def answered(self, group: str) -> None:
         self.counts[group] = self.counts.get(group, 0) + 1
+
+
+def routable_by_group(registered: Iterable[Any], healthy: Iterable[Any], excluded: set[int]) -> dict[str, list[Any]]:
+    """The targets each group may route to: its healthy ones, or all its registered ones when none is healthy
+    (an ALB fails open per target group). `registered` / `healthy` are the balancer's TargetRecords (anything
+    with ``.state`` and ``.target.group``), `excluded` the ids of records already tried for this request."""
+    healthy_groups = {record.target.group for record in healthy}
+    by_group: dict[str, list[Any]] = {}
+    for record in registered:
+        if id(record) not in excluded and (record.state == HEALTHY or record.target.group not in healthy_groups):
+            by_group.setdefault(record.target.group, []).append(record)
+    return by_group

@@ -249,7 +249,8 @@ class MotoAdapter:
             requires_compatibilities=tuple(definition.requires_compatibilities or ()),
             compatibilities=tuple(getattr(definition, "compatibilities", None) or ()),
             status=getattr(definition, "status", None) or "ACTIVE",
-            task_role_arn=getattr(definition, "task_role_arn", None) or None)
+            task_role_arn=getattr(definition, "task_role_arn", None) or None,
+            execution_role_arn=getattr(definition, "execution_role_arn", None) or None)
 
     def _moto_task_definition(self, name_or_arn: str):
         from moto.ecs.exceptions import TaskDefinitionNotFoundException

@@ -10,18 +10,23 @@
   moto runs when the switch is on) and every other request keeps moto's own behaviour. The only way into moto
   that adds the marker is the task agent's relay (control/agent/server.py), so a container's calls are judged
   by its task role's policies, and nothing else changes.
+- `role_denial(role_arn, action, resource)`: whether a role's policies allow an action, judged by moto's own IAM
+  evaluation (moto/iam/access_control.py, IAMRequest.check_action_permitted over the role's inline and attached
+  policies) for the engine's calls made "with the execution role" (a task's `secrets`, control/ecs/secrets.py).
+  The engine holds the role's moto STS credentials itself, so no signature is checked, only the policies.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from urllib.parse import urlparse
 
 from ecsdojo.cloud import ACCOUNT_ID
 
-__all__ = ["IAM_MARKER_HEADER", "RoleCredentials", "task_role_credentials", "enforce_iam_on_marked_requests"]
+__all__ = ["IAM_MARKER_HEADER", "RoleCredentials", "task_role_credentials", "enforce_iam_on_marked_requests",
+           "role_denial"]
 
 IAM_MARKER_HEADER = "X-Ecsdojo-Enforce-Iam"
 CREDENTIALS_DURATION_S = 6 * 3600        # the agent refreshes well before ECS's credentials expire; we never do
@@ -48,6 +53,39 @@ def task_role_credentials(role_arn: str, session_name: str, *, region: str = "us
     return RoleCredentials(role_arn=role_arn, access_key_id=role.access_key_id,
                            secret_access_key=role.secret_access_key, token=role.session_token,
                            expiration=role.expiration)
+
+
+def role_denial(role_arn: str, action: str, resource: str, *, region: str = "us-east-1") -> str | None:
+    """None when `role_arn`'s policies allow `action` ("ssm:GetParameters") on `resource`; else the error AWS's
+    caller would get, as "Code: message" (moto's AccessDenied, or NoSuchEntity for a role that does not exist).
+
+    The role's credentials come from moto's STS (AssumeRole, as the ECS agent gets the execution role's), and an
+    IAMRequest built from them is asked `check_action_permitted`: moto evaluates the policies, we write none of
+    that evaluation (explicit Deny wins, an Allow is needed, wildcards and conditions as moto matches them).
+    The message is moto's "User: ARN is not authorized to perform: ACTION" plus " on resource: R", the shape of
+    AWS's AccessDenied messages (IAM User Guide, "Troubleshoot access denied error messages"), without AWS's
+    trailing "because no identity-based policy allows ..." (moto does not say which case applied). The session
+    name "ecs-execution" is ours (the agent's own session name is not documented)."""
+    from moto.core.exceptions import _RESTError
+    from moto.iam.access_control import IAMRequest
+
+    service, _, operation = action.partition(":")
+    try:
+        credentials = task_role_credentials(role_arn, "ecs-execution", region=region)   # as the agent does
+        headers = {"Authorization": f"AWS4-HMAC-SHA256 Credential={credentials.access_key_id}/"
+                                    f"{datetime.now(timezone.utc):%Y%m%d}/{region}/{service}/aws4_request, "
+                                    "SignedHeaders=host, Signature=unchecked",
+                   "X-Amz-Security-Token": credentials.token}
+        request = IAMRequest(account_id=ACCOUNT_ID, method="POST", path="/", data={}, body=b"", headers=headers,
+                             action=operation)
+        request.check_action_permitted(resource)
+    except _RESTError as error:
+        code = "AccessDeniedException" if error.error_type == "AccessDenied" else error.error_type
+        message = error.message
+        if error.error_type == "AccessDenied":
+            message += f" on resource: {resource}"      # AWS's form: "... is not authorized to perform: A on resource: R"
+        return f"{code}: {message}"
+    return None
 
 
 def enforce_iam_on_marked_requests() -> None:

@@ -9,9 +9,15 @@ the agent would have got (its code and message) for the engine to word as ECS do
 - Secrets Manager: a secret's ARN, optionally followed by `:json-key:version-stage:version-id`
   (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf:password::`), or its name.
 
+The read is made with the task definition's execution role, as the agent makes it: the role's policies must
+allow `ssm:GetParameters` on the parameter or `secretsmanager:GetSecretValue` on the secret (Amazon ECS Developer
+Guide, "Amazon ECS task execution IAM role", section on Secrets Manager / Systems Manager permissions), judged by
+moto's IAM evaluation (control/moto/iam.py `role_denial`) before the value is looked up, as IAM answers
+AccessDenied before the service looks for the secret. No execution role: the agent has no credentials to call with.
+
 Example::
 
-    read_secret("us-east-1", "/db/password")            # Parameter Store (decrypted, as ECS passes it)
+    read_secret("us-east-1", "/db/password", "arn:aws:iam::123456789012:role/ecsTaskExecutionRole")
 """
 
 from __future__ import annotations
@@ -19,8 +25,13 @@ from __future__ import annotations
 import json
 
 from ecsdojo.cloud import ACCOUNT_ID
+from ecsdojo.control.moto.iam import role_denial
 
-__all__ = ["read_secret", "SecretUnavailable", "secret_source"]
+__all__ = ["read_secret", "SecretUnavailable", "secret_source", "NO_CREDENTIALS"]
+
+# What the agent's AWS SDK for Go answers when it has no credentials to sign with (the SDK's own error text; that
+# ECS shows it inside the secrets wording for a task without an execution role is observed, not AWS-documented).
+NO_CREDENTIALS = "NoCredentialProviders: no valid providers in chain"
 
 
 class SecretUnavailable(Exception):
@@ -41,11 +52,41 @@ def _region_of(value_from: str, default: str) -> str:
     return parts[3] if value_from.startswith("arn:") and len(parts) > 3 and parts[3] else default
 
 
-def read_secret(region: str, value_from: str) -> str:
+def read_secret(region: str, value_from: str, execution_role_arn: str | None) -> str:
     region = _region_of(value_from, region)
     if secret_source(value_from) == "asm":
+        _check_role(execution_role_arn, "secretsmanager:GetSecretValue", _secret_arn(region, value_from),
+                    lambda denial: SecretUnavailable("asm", value_from, f"failed to fetch secret "
+                                                     f"{':'.join(value_from.split(':')[:7])} from secrets manager: "
+                                                     f"{denial}"), region)
         return _secrets_manager(region, value_from)
+    _check_role(execution_role_arn, "ssm:GetParameters", _parameter_arn(region, value_from),
+                lambda denial: SecretUnavailable("ssm", value_from, denial), region)
     return _parameter_store(region, value_from)
+
+
+def _check_role(role_arn: str | None, action: str, resource: str, unavailable, region: str) -> None:
+    denial = NO_CREDENTIALS if not role_arn else role_denial(role_arn, action, resource, region=region)
+    if denial is not None:
+        raise unavailable(denial)
+
+
+def _parameter_arn(region: str, value_from: str) -> str:
+    if value_from.startswith("arn:"):
+        return value_from
+    return f"arn:aws:ssm:{region}:{ACCOUNT_ID}:parameter/{value_from.lstrip('/')}"
+
+
+def _secret_arn(region: str, value_from: str) -> str:
+    """The secret's ARN (IAM judges GetSecretValue on it): given, or looked up by name in moto."""
+    if value_from.startswith("arn:"):
+        return ":".join(value_from.split(":")[:7])
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    try:
+        return secretsmanager_backends[ACCOUNT_ID][region].describe_secret(value_from).arn
+    except Exception:  # noqa: BLE001 - not found: IAM still judges the call, on the name's would-be ARN
+        return f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{value_from}"
 
 
 def _parameter_store(region: str, value_from: str) -> str:

@@ -36,6 +36,7 @@ class TaskDefinitionView:
     compatibilities: tuple[str, ...] = ()
     status: str = "ACTIVE"                 # INACTIVE once deregistered
     task_role_arn: str | None = None       # the role the task's containers get credentials of (control/agent/)
+    execution_role_arn: str | None = None  # the role the engine reads the task's secrets with (control/ecs/secrets.py)
 
     def containers(self) -> list[dict[str, Any]]:
         """Copies of the container definitions (camelCase dicts, as registered)."""
