@@ -111,6 +111,21 @@ def test_the_shipper_puts_only_new_lines_into_the_ecs_named_stream_and_flushes_o
     assert len(queue.added) == 4             # at track, then after each of the 3 looks while tracked; not after
 
 
+def test_tracking_a_task_again_as_more_containers_start_ships_no_line_twice():
+    # The task reconciler tracks a task after each container start (a container that dies before the task is
+    # RUNNING still has its stream, as with the awslogs driver); a second track keeps what was shipped.
+    sink, lines, queue = Sink({"/ecs/web"}), Lines(), Queue()
+    shipper = LogShipper(sink=sink, runtime=lines, queue=queue, default_region="us-east-1")
+    lines.written["cid-web"] = [(1.0, "one")]
+    shipper.track(task(), definition(AWSLOGS))
+    shipper.sync_key(LOGS_KEY)
+    shipper.track(task(), definition(AWSLOGS))
+    lines.written["cid-web"].append((2.0, "two"))
+    shipper.flush(task())
+    assert sink.actions == [("put", "/ecs/web", "ecs/web/abc123", ["one"]),
+                            ("put", "/ecs/web", "ecs/web/abc123", ["two"])]
+
+
 def test_without_a_prefix_the_stream_is_named_after_the_container_id():
     sink, lines = Sink({"/ecs/web"}), Lines()
     options = {**AWSLOGS["options"]}

@@ -534,7 +534,9 @@ class DockerRuntime(Runtime):
                 created = self.client.api.exec_create(container.id, list(command))
                 self.client.api.exec_start(created["Id"], detach=True)
             except self._errors.APIError as error:
-                log.warning("exec in %s failed: %s", container_id[:12], error)
+                # Mostly a container that exited between the look and the exec (a crash at start): the caller
+                # (the task agent) says what it means when the container still runs.
+                log.debug("exec in %s failed: %s", container_id[:12], error)
                 return None
             return created["Id"]
 

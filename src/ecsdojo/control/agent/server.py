@@ -82,11 +82,25 @@ class _TaskEntry:
     status: dict[str, str] = field(default_factory=dict)
 
 
-class _UnixHTTPServer(socketserver.ThreadingUnixStreamServer):
+class _QuietOnHangUp:
+    """A client that hangs up mid-answer (a forwarder whose container just died) is normal here: logged at debug
+    level instead of socketserver's traceback on stderr, which would print into a notebook cell."""
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        error = sys.exc_info()[1]
+        if isinstance(error, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            log.debug("a client of the task agent hung up: %s", error)
+            return
+        super().handle_error(request, client_address)  # type: ignore[misc]
+
+
+class _UnixHTTPServer(_QuietOnHangUp, socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
 
 
-class _LoopbackHTTPServer(http.server.ThreadingHTTPServer):
+class _LoopbackHTTPServer(_QuietOnHangUp, http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
@@ -214,15 +228,22 @@ class TaskAgent:
         if self.mode == "loopback":
             return True                                 # the agent itself listens on the shared loopback
         exec_id = self.runtime.exec_detached(state.id, ("python3", f"{MOUNT_POINT}/forwarder.py", token))
-        if exec_id is None:                             # the container exited already, or no exec here
-            return False
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if entry.ready[token].wait(0.05):
-                return True
-            if self.runtime.exec_exit_code(exec_id) is not None:
-                break                                   # no python3 in the image (or the container exited)
-        log.warning("container %s: the task metadata and credentials endpoints are not available: the forwarder "
+        exit_code = None
+        if exec_id is not None:
+            deadline = time.monotonic() + READY_TIMEOUT_S
+            while time.monotonic() < deadline:
+                if entry.ready[token].wait(0.05):
+                    return True
+                exit_code = self.runtime.exec_exit_code(exec_id)
+                if exit_code is not None:
+                    break                               # no python3 in the image (or the container exited)
+        if exit_code not in (126, 127):                 # 126/127: the shell's "cannot run" / "not found"
+            now = self.runtime.inspect(state.id)
+            if now is None or not now.alive:            # it exited: no endpoints to serve, nothing to warn about
+                log.debug("container %s exited before its task endpoints could start", state.name)
+                return False
+        # INFO, not WARNING: most often the container was crashing anyway, and a notebook would print this.
+        log.info("container %s: the task metadata and credentials endpoints are not available: the forwarder "
                     "did not start (it needs python3 in the image, and an engine that can pass a Unix socket into a "
                     "container)", state.name)
         return False

@@ -131,7 +131,10 @@ class LogShipper:
         if not streams:
             return
         with self._lock:
-            self._tracked[task.arn] = streams
+            # Called again as more of the task's containers start: a container already tracked keeps its stream
+            # (and what it shipped), so no line is shipped twice.
+            known = {stream.runtime_id: stream for stream in self._tracked.get(task.arn, [])}
+            self._tracked[task.arn] = [known.get(stream.runtime_id, stream) for stream in streams]
             self._schedule()
 
     def flush(self, task: r.TaskRecord) -> None:

@@ -255,6 +255,8 @@ class TaskReconciler:
                     container.last_status = "RUNNING"
                     store.index_container(task, state.id)
                     store.save_task(task)
+                if self.logs is not None:   # awslogs ships from the container's start, even if it dies at once
+                    self.logs.track(task, definition)
                 if self._stopped_meanwhile(task):
                     return
                 observed[container.name] = observed_of(container, state, pending=False)
