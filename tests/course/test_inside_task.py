@@ -51,6 +51,11 @@ def test_the_module_story_on_real_containers(app_image):
         role = iam.create_role(RoleName="app", AssumeRolePolicyDocument=TRUST_ECS_TASKS)["Role"]["Arn"]
         execution = iam.create_role(RoleName="exe", AssumeRolePolicyDocument=TRUST_ECS_TASKS)["Role"]["Arn"]
         iam.put_role_policy(RoleName="exe", PolicyName="read", PolicyDocument=READ)
+        # the secret is read with the execution role (as ECS does): it may read this parameter, and only that
+        parameter = ssm.get_parameter(Name="/t/db")["Parameter"]["ARN"]
+        iam.put_role_policy(RoleName="exe", PolicyName="secret", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": parameter}]}))
 
         def start(family, containers, network_mode="bridge", **roles):
             ecs.register_task_definition(family=family, networkMode=network_mode, containerDefinitions=containers,
