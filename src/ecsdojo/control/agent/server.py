@@ -269,10 +269,14 @@ class TaskAgent:
         entry.ready[token].set()
         return True
 
-    def metadata(self, token: str, *, task_level: bool) -> dict[str, Any] | None:
+    def _lookup(self, token: str) -> tuple[str | None, Any]:
+        """The task ARN a container's token names, and that task's entry (None when gone)."""
         with self._lock:
             arn = self._tokens.get(token)
-            entry = self._tasks.get(arn or "")
+            return arn, self._tasks.get(arn or "")
+
+    def metadata(self, token: str, *, task_level: bool) -> dict[str, Any] | None:
+        arn, entry = self._lookup(token)
         if entry is None or self.store is None:
             return None
         with self.store.lock:
@@ -289,9 +293,7 @@ class TaskAgent:
     def stats(self, token: str, *, task_level: bool) -> dict[str, Any] | None:
         """Docker's stats document of the container (`/stats`), or of each container by Docker id
         (`/task/stats`), as the agent serves them."""
-        with self._lock:
-            arn = self._tokens.get(token)
-            entry = self._tasks.get(arn or "")
+        arn, entry = self._lookup(token)
         if entry is None or self.store is None:
             return None
         with self.store.lock:
